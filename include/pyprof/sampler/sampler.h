@@ -1,0 +1,66 @@
+/* The sampling loop: at each tick, every thread's Python stack is read from
+ * the target and appended to the record. Owns timing, torn-read retries, the
+ * live status line and the counters behind the final summary. */
+#ifndef PYPROF_SAMPLER_SAMPLER_H
+#define PYPROF_SAMPLER_SAMPLER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pyprof/proc/reader.h"
+#include "pyprof/python/target.h"
+#include "pyprof/record/writer.h"
+
+struct sampler_opts {
+  pid_t pid;             /* target */
+  pid_t child;           /* launched child to reap, 0 when attached */
+  uint32_t rate_hz;      /* ticks per second */
+  double duration_s;     /* stop after this long, 0: until exit or signal */
+  int idle;              /* keep samples of threads not on a CPU */
+  int blocking;          /* stop each thread (ptrace) while reading it */
+  int status_line;       /* redraw a live status line on stderr */
+  const char *output;    /* borrowed; shown in the status line */
+  volatile sig_atomic_t *stop; /* borrowed; set asynchronously to end sampling */
+};
+
+enum sampler_stop {
+  SAMPLER_STOP_SIGNAL = 1,   /* *stop was set */
+  SAMPLER_STOP_EXITED = 2,   /* the target exited */
+  SAMPLER_STOP_DURATION = 3, /* duration_s passed */
+  SAMPLER_STOP_ERROR = 4,    /* an error that ends recording (see error) */
+};
+
+/* Why samples failed, counted per cause. */
+struct sampler_fail {
+  uint64_t torn;    /* the stack kept changing while read */
+  uint64_t fault;   /* memory vanished or did not look like frames */
+  uint64_t other;
+};
+
+struct sampler_stats {
+  uint64_t ticks;        /* sampling rounds */
+  uint64_t samples;      /* stacks written */
+  uint64_t failed;       /* thread stacks that could not be read (after one retry) */
+  uint64_t retries;      /* torn reads that succeeded on retry */
+  uint64_t idle_skipped; /* thread samples left out because the thread was idle */
+  uint64_t late_ticks;   /* ticks that started more than one period late */
+  uint64_t threads_seen; /* distinct threads sampled */
+  struct sampler_fail fail;
+  int64_t duration_ns;   /* from first tick to stop */
+  enum sampler_stop stop_reason;
+  int error;             /* PP_E* when stop_reason is SAMPLER_STOP_ERROR */
+  int child_status;      /* wait status of the launched child, -1 if not reaped */
+};
+
+/* Sample until a stop condition. Returns 0 or the error that ended
+ * recording (also in st->error); the record stays valid either way. */
+int sampler_run(const struct sampler_opts *o, const struct py_target *t,
+                const struct mem_reader *r, struct record_writer *w, struct sampler_stats *st);
+
+/* Wait until the interpreter of pid has a thread state (launch mode), at most
+ * timeout_s; 0 when ready, PP_ENOTREADY on timeout, PP_EEXITED if pid died. */
+int sampler_wait_ready(const struct py_target *t, const struct mem_reader *r, pid_t child,
+                       double timeout_s, volatile sig_atomic_t *stop, int *child_status);
+
+#endif

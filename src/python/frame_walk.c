@@ -1,0 +1,167 @@
+#include "pyprof/python/frame_walk.h"
+
+#include <string.h>
+
+#include "pyprof/common/error.h"
+
+/* Local buffers for one remote struct; tables never ask for more. */
+#define STRUCT_BUF_MAX 4096
+
+static int struct_len_ok(int32_t size) { return size > 0 && size <= STRUCT_BUF_MAX; }
+
+int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
+                            uint64_t *frame) {
+  uint64_t p;
+  *frame = 0;
+  if (L->tstate_frame < 0)
+    return PP_ELAYOUT;
+  int rc = mem_read_u64(r, tstate + (uint64_t)L->tstate_frame, &p);
+  if (rc < 0)
+    return rc;
+  if (L->cframe_current_frame >= 0 && p != 0) {
+    /* 3.11-3.12: tstate->cframe->current_frame */
+    rc = mem_read_u64(r, p + (uint64_t)L->cframe_current_frame, &p);
+    if (rc < 0)
+      return rc;
+  }
+  *frame = p;
+  return 0;
+}
+
+static int read_threads_of(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
+                           struct py_thread *out, size_t cap, size_t *n) {
+  unsigned char buf[STRUCT_BUF_MAX];
+  size_t len = (size_t)L->tstate_size;
+  size_t walked = 0;
+  while (tstate != 0) {
+    if (walked++ >= PY_THREADS_MAX || *n >= cap)
+      return PP_EBOUNDS;
+    int rc = mem_read(r, tstate, buf, len);
+    if (rc < 0)
+      return rc;
+    struct py_thread *t = &out[*n];
+    memset(t, 0, sizeof *t);
+    t->tstate = tstate;
+    buf_u64(buf, len, L->tstate_thread_id, &t->thread_id);
+    if (L->tstate_native_thread_id >= 0)
+      buf_u64(buf, len, L->tstate_native_thread_id, &t->native_tid);
+    uint64_t fp;
+    buf_u64(buf, len, L->tstate_frame, &fp);
+    if (L->cframe_current_frame >= 0 && fp != 0) {
+      rc = mem_read_u64(r, fp + (uint64_t)L->cframe_current_frame, &fp);
+      if (rc < 0)
+        return rc;
+    }
+    t->frame = fp;
+    (*n)++;
+    uint64_t next;
+    buf_u64(buf, len, L->tstate_next, &next);
+    /* A thread list is a chain of distinct heap objects: a link back to an
+     * entry already seen is a cycle (bounded scan of what we hold). */
+    for (size_t i = 0; i < *n; i++) {
+      if (out[i].tstate == next)
+        return PP_ECYCLE;
+    }
+    tstate = next;
+  }
+  return 0;
+}
+
+int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                    struct py_thread *out, size_t cap, size_t *n) {
+  unsigned char buf[STRUCT_BUF_MAX];
+  uint64_t interps[PY_INTERPRETERS_MAX];
+  size_t ninterp = 0;
+  *n = 0;
+  if (!struct_len_ok(L->tstate_size) || !struct_len_ok(L->interp_size))
+    return PP_ELAYOUT;
+  uint64_t interp;
+  int rc = mem_read_u64(r, runtime_addr + (uint64_t)L->runtime_interpreters_head, &interp);
+  if (rc < 0)
+    return rc;
+  if (interp == 0)
+    return PP_ENOTREADY;
+  while (interp != 0) {
+    for (size_t i = 0; i < ninterp; i++) {
+      if (interps[i] == interp)
+        return PP_ECYCLE;
+    }
+    if (ninterp == PY_INTERPRETERS_MAX)
+      return PP_EBOUNDS;
+    interps[ninterp++] = interp;
+    size_t len = (size_t)L->interp_size;
+    rc = mem_read(r, interp, buf, len);
+    if (rc < 0)
+      return rc;
+    uint64_t head, next;
+    buf_u64(buf, len, L->interp_threads_head, &head);
+    buf_u64(buf, len, L->interp_next, &next);
+    rc = read_threads_of(r, L, head, out, cap, n);
+    if (rc < 0)
+      return rc;
+    interp = next;
+  }
+  return *n ? 0 : PP_ENOTREADY;
+}
+
+int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
+               struct py_raw_frame *out, size_t cap, size_t *n) {
+  unsigned char buf[STRUCT_BUF_MAX];
+  size_t len = (size_t)L->frame_size;
+  uint64_t brent_mark = 0; /* Brent's cycle check: remembered address */
+  size_t brent_power = 1, brent_steps = 0;
+  size_t walked = 0;
+  *n = 0;
+  if (!struct_len_ok(L->frame_size))
+    return PP_ELAYOUT;
+  while (frame != 0) {
+    if (walked++ >= PY_STACK_MAX || *n >= cap)
+      return PP_EBOUNDS;
+    int rc = mem_read(r, frame, buf, len);
+    if (rc < 0)
+      return rc;
+    uint64_t code, prev;
+    buf_u64(buf, len, L->frame_code, &code);
+    buf_u64(buf, len, L->frame_previous, &prev);
+    code &= ~L->code_tag_mask;
+    int skip = 0;
+    if (L->frame_owner >= 0) {
+      uint8_t owner;
+      buf_u8(buf, len, L->frame_owner, &owner);
+      if (owner < 32 && (L->owner_skip_mask & (1u << owner)))
+        skip = 1;
+      else if (owner >= 32)
+        return PP_ELAYOUT;
+    }
+    if (!skip) {
+      if (code == 0)
+        return PP_ELAYOUT;
+      int64_t off;
+      if (L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS) {
+        int32_t lasti;
+        buf_i32(buf, len, L->frame_instr, &lasti);
+        off = L->instr_kind == PY_INSTR_LASTI_UNITS ? (int64_t)lasti * 2 : lasti;
+      } else {
+        uint64_t ip;
+        buf_u64(buf, len, L->frame_instr, &ip);
+        off = (int64_t)(ip - (code + (uint64_t)L->code_adaptive));
+        /* A pointer outside the code gives a nonsense offset; the line lookup
+         * clamps, the caller's torn-read check catches a changed stack. */
+        if (off < -2 || off > (int64_t)1 << 30)
+          off = -1;
+      }
+      out[*n].code = code;
+      out[*n].offset = off;
+      (*n)++;
+    }
+    if (prev != 0 && prev == brent_mark)
+      return PP_ECYCLE;
+    if (++brent_steps == brent_power) {
+      brent_mark = frame;
+      brent_power *= 2;
+      brent_steps = 0;
+    }
+    frame = prev;
+  }
+  return 0;
+}

@@ -1,0 +1,362 @@
+#include "pyprof/sampler/sampler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pyprof/common/error.h"
+#include "pyprof/proc/proc_info.h"
+#include "pyprof/proc/ptrace_stop.h"
+#include "pyprof/python/code_cache.h"
+#include "pyprof/python/frame_walk.h"
+
+#define FLUSH_EVERY_NS 100000000LL  /* a kill -9 loses at most ~100 ms */
+#define STATUS_EVERY_NS 250000000LL
+#define CODE_CACHE_MAX 65536
+#define SEEN_TIDS_MAX 65536
+
+struct sampler {
+  const struct sampler_opts *o;
+  const struct py_target *t;
+  const struct mem_reader *r;
+  struct record_writer *w;
+  struct sampler_stats *st;
+  struct code_cache *codes;             /* owned */
+  struct proc_thread_states *states;    /* owned */
+  struct py_thread *threads;            /* owned, PY_THREADS_MAX */
+  struct py_raw_frame *raw;             /* owned, PY_STACK_MAX */
+  uint32_t *ids;                        /* owned, PY_STACK_MAX */
+  uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
+  size_t nseen;
+  int64_t t0;
+};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t deadline) {
+  struct timespec ts = {(time_t)(deadline / 1000000000LL), (long)(deadline % 1000000000LL)};
+  /* EINTR (a signal) returns early: the loop then checks its stop flag. */
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Name a thread in the record the first time it is sampled (from its comm). */
+static void note_thread(struct sampler *s, uint32_t tid) {
+  for (size_t i = 0; i < s->nseen; i++) {
+    if (s->seen_tids[i] == tid)
+      return;
+  }
+  if (s->nseen == SEEN_TIDS_MAX)
+    return;
+  s->seen_tids[s->nseen++] = tid;
+  s->st->threads_seen++;
+  char path[80], name[64] = "";
+  snprintf(path, sizeof path, "/proc/%d/task/%u/comm", (int)s->o->pid, tid);
+  FILE *f = fopen(path, "re");
+  if (f) {
+    if (fgets(name, sizeof name, f))
+      name[strcspn(name, "\n")] = 0;
+    fclose(f);
+  }
+  record_writer_thread(s->w, tid, name);
+}
+
+/* Turn walked raw frames (leaf first) into a record stack id. A code object
+ * that cannot be read fails the sample like a torn read would. */
+static int build_stack(struct sampler *s, size_t n, uint32_t *stack_id) {
+  const struct py_layout *L = &s->t->layout;
+  for (size_t i = 0; i < n; i++) {
+    struct code_info *ci;
+    int rc = code_cache_get(s->codes, s->r, L, s->t->code_type_addr, s->raw[i].code, &ci);
+    if (rc < 0)
+      return rc;
+    if (!ci->user_set) {
+      rc = record_writer_string(s->w, ci->name, strlen(ci->name), &ci->user[0]);
+      if (rc == 0)
+        rc = record_writer_string(s->w, ci->file, strlen(ci->file), &ci->user[1]);
+      if (rc < 0)
+        return rc;
+      ci->user_set = 1;
+    }
+    int32_t line = line_map_lookup(&ci->lines, s->raw[i].offset);
+    rc = record_writer_frame(s->w, RECORD_FRAME_PYTHON, ci->user[0], ci->user[1], ci->firstline,
+                             line, &s->ids[n - 1 - i]);
+    if (rc < 0)
+      return rc;
+  }
+  return record_writer_stack(s->w, s->ids, n, stack_id);
+}
+
+/* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us. */
+static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame, size_t *n) {
+  const struct py_layout *L = &s->t->layout;
+  int rc = frame_walk(s->r, L, frame, s->raw, PY_STACK_MAX, n);
+  if (rc < 0 || s->o->blocking)
+    return rc;
+  /* Torn-read check: the thread's current frame, and the leaf frame's code,
+   * must be what we started from. */
+  uint64_t again;
+  rc = py_thread_current_frame(s->r, L, th->tstate, &again);
+  if (rc < 0)
+    return rc;
+  if (again != frame)
+    return PP_ETORN;
+  if (*n > 0 && frame != 0) {
+    struct py_raw_frame leaf;
+    size_t one;
+    rc = frame_walk(s->r, L, frame, &leaf, 1, &one);
+    if (rc == PP_EBOUNDS)
+      rc = 0; /* only the leaf was wanted */
+    if (rc < 0)
+      return rc;
+    /* Only the code object is compared: the leaf's instruction moves on
+     * while a busy loop runs, which changes the line, not the stack. */
+    if (one == 1 && leaf.code != s->raw[0].code)
+      return PP_ETORN;
+  }
+  return 0;
+}
+
+/* Errors that end the recording rather than one sample. */
+static int is_fatal(int rc) {
+  return rc == PP_ENOMEM || rc == PP_ENOSPC || rc == PP_EIO || rc == PP_EFBIG || rc == PP_EEXITED;
+}
+
+static void count_failure(struct sampler *s, int rc) {
+  s->st->failed++;
+  if (rc == PP_ETORN)
+    s->st->fail.torn++;
+  else if (rc == PP_EFAULT || rc == PP_ELAYOUT || rc == PP_ECYCLE || rc == PP_EBOUNDS)
+    s->st->fail.fault++;
+  else
+    s->st->fail.other++;
+}
+
+/* Sample one thread. Returns a writer error (fatal) or 0. */
+static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t t_ns) {
+  const struct py_layout *L = &s->t->layout;
+  uint32_t tid = (uint32_t)th->native_tid;
+  uint32_t flags = 0;
+  int pending = 0, stopped = 0, rc = 0;
+  if (tid && !s->o->idle) {
+    int running = 1;
+    if (proc_thread_running(s->states, (pid_t)tid, &running) < 0)
+      return 0; /* thread gone */
+    if (!running) {
+      s->st->idle_skipped++;
+      return 0;
+    }
+  } else if (tid && s->o->idle) {
+    int running = 1;
+    if (proc_thread_running(s->states, (pid_t)tid, &running) == 0 && !running)
+      flags |= RECORD_SAMPLE_IDLE;
+  }
+  if (th->frame == 0)
+    return 0; /* no Python code on this thread right now */
+  if (s->o->blocking && tid) {
+    if (ptrace_thread_stop((pid_t)tid, &pending) < 0) {
+      count_failure(s, PP_EPERM);
+      return 0;
+    }
+    stopped = 1;
+  }
+  uint64_t frame = th->frame;
+  size_t n = 0;
+  uint32_t stack_id = 0;
+  int walk_rc = 0, attempt;
+  for (attempt = 0; attempt < 2; attempt++) {
+    if (attempt > 0 || stopped) {
+      /* Re-read the frame pointer: on retry, or after stopping the thread. */
+      walk_rc = py_thread_current_frame(s->r, L, th->tstate, &frame);
+      if (walk_rc < 0)
+        continue;
+      if (frame == 0)
+        break; /* left Python meanwhile: nothing to record */
+    }
+    walk_rc = walk_once(s, th, frame, &n);
+    if (walk_rc == 0)
+      walk_rc = build_stack(s, n, &stack_id);
+    if (walk_rc == 0 || is_fatal(walk_rc) || walk_rc == PP_EBOUNDS)
+      break; /* done, a writer failure, or too deep: no retry helps */
+  }
+  if (stopped)
+    ptrace_thread_resume((pid_t)tid, pending);
+  if (frame == 0)
+    return 0;
+  if (is_fatal(walk_rc))
+    return walk_rc;
+  if (walk_rc < 0) {
+    count_failure(s, walk_rc);
+    return 0;
+  }
+  if (attempt > 0)
+    s->st->retries++;
+  if (tid)
+    note_thread(s, tid);
+  rc = record_writer_sample(s->w, tid, (uint64_t)t_ns, stack_id, flags);
+  if (rc == 0)
+    s->st->samples++;
+  return rc;
+}
+
+static int target_gone(struct sampler *s) {
+  if (s->o->child) {
+    int status;
+    pid_t w = waitpid(s->o->child, &status, WNOHANG);
+    if (w == s->o->child) {
+      s->st->child_status = status;
+      return 1;
+    }
+    return 0;
+  }
+  return !proc_alive(s->o->pid);
+}
+
+static void status_line(struct sampler *s, int64_t now) {
+  double el = (double)(now - s->t0) / 1e9;
+  uint64_t tot = s->st->samples + s->st->failed;
+  fprintf(stderr, "\r\033[K  pyprof: %.1fs  %llu samples  %.0f Hz  %llu failed (%.1f%%)  %.1f kB -> %s",
+          el, (unsigned long long)s->st->samples,
+          el > 0 ? (double)s->st->ticks / el : 0.0, (unsigned long long)s->st->failed,
+          tot ? 100.0 * (double)s->st->failed / (double)tot : 0.0,
+          (double)record_writer_bytes(s->w) / 1024.0, s->o->output ? s->o->output : "");
+  fflush(stderr);
+}
+
+static int sampler_tick(struct sampler *s, int64_t now) {
+  size_t n = 0;
+  s->st->ticks++;
+  int rc = py_threads_read(s->r, &s->t->layout, s->t->runtime_addr, s->threads, PY_THREADS_MAX, &n);
+  if (rc == PP_ENOTREADY)
+    return 0; /* between interpreters: starting or finalizing */
+  if (rc == PP_EEXITED || rc == PP_ENOPROC)
+    return PP_EEXITED;
+  if (rc < 0) {
+    /* The thread list itself was caught mid-change. */
+    count_failure(s, rc);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    rc = sample_thread(s, &s->threads[i], now - s->t0);
+    if (rc < 0)
+      return rc;
+  }
+  return 0;
+}
+
+int sampler_run(const struct sampler_opts *o, const struct py_target *t,
+                const struct mem_reader *r, struct record_writer *w, struct sampler_stats *st) {
+  struct sampler s = {.o = o, .t = t, .r = r, .w = w, .st = st};
+  int rc;
+  memset(st, 0, sizeof *st);
+  st->child_status = -1;
+  rc = code_cache_new(CODE_CACHE_MAX, &s.codes);
+  if (rc < 0)
+    goto out;
+  rc = proc_thread_states_new(o->pid, &s.states);
+  if (rc < 0)
+    goto out;
+  s.threads = calloc(PY_THREADS_MAX, sizeof *s.threads);
+  s.raw = calloc(PY_STACK_MAX, sizeof *s.raw);
+  s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
+  s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
+  if (!s.threads || !s.raw || !s.ids || !s.seen_tids) {
+    rc = PP_ENOMEM;
+    goto out;
+  }
+  int64_t period = 1000000000LL / (o->rate_hz ? o->rate_hz : 100);
+  s.t0 = now_ns();
+  int64_t deadline = s.t0;
+  int64_t end = o->duration_s > 0 ? s.t0 + (int64_t)(o->duration_s * 1e9) : 0;
+  int64_t next_flush = s.t0 + FLUSH_EVERY_NS, next_status = s.t0 + STATUS_EVERY_NS;
+  for (;;) {
+    if (*o->stop) {
+      st->stop_reason = SAMPLER_STOP_SIGNAL;
+      break;
+    }
+    int64_t now = now_ns();
+    if (end && now >= end) {
+      st->stop_reason = SAMPLER_STOP_DURATION;
+      break;
+    }
+    rc = sampler_tick(&s, now);
+    if (rc == PP_EEXITED || (rc == 0 && o->child && target_gone(&s))) {
+      st->stop_reason = SAMPLER_STOP_EXITED;
+      rc = 0;
+      break;
+    }
+    if (rc < 0) {
+      st->stop_reason = SAMPLER_STOP_ERROR;
+      break;
+    }
+    now = now_ns();
+    if (now >= next_flush) {
+      rc = record_writer_flush(w);
+      if (rc < 0) {
+        st->stop_reason = SAMPLER_STOP_ERROR;
+        break;
+      }
+      next_flush = now + FLUSH_EVERY_NS;
+      if (!o->child && target_gone(&s)) {
+        st->stop_reason = SAMPLER_STOP_EXITED;
+        break;
+      }
+    }
+    if (o->status_line && now >= next_status) {
+      status_line(&s, now);
+      next_status = now + STATUS_EVERY_NS;
+    }
+    deadline += period;
+    if (deadline < now - period) {
+      /* More than a period late: skip the missed ticks, keep the rate honest. */
+      st->late_ticks++;
+      deadline = now;
+    }
+    sleep_until(deadline);
+  }
+out:
+  st->duration_ns = s.t0 ? now_ns() - s.t0 : 0;
+  if (o->status_line && s.t0)
+    fprintf(stderr, "\r\033[K");
+  st->error = rc;
+  code_cache_free(s.codes);
+  proc_thread_states_free(s.states);
+  free(s.threads);
+  free(s.raw);
+  free(s.ids);
+  free(s.seen_tids);
+  return rc;
+}
+
+int sampler_wait_ready(const struct py_target *t, const struct mem_reader *r, pid_t child,
+                       double timeout_s, volatile sig_atomic_t *stop, int *child_status) {
+  struct py_thread th[4];
+  size_t n;
+  int64_t end = now_ns() + (int64_t)(timeout_s * 1e9);
+  *child_status = -1;
+  while (!*stop) {
+    int rc = py_threads_read(r, &t->layout, t->runtime_addr, th, 4, &n);
+    if (rc == 0 || rc == PP_EBOUNDS)
+      return 0;
+    if (child) {
+      int status;
+      if (waitpid(child, &status, WNOHANG) == child) {
+        *child_status = status;
+        return PP_EEXITED;
+      }
+    } else if (!proc_alive(t->pid)) {
+      return PP_EEXITED;
+    }
+    if (now_ns() > end)
+      return PP_ENOTREADY;
+    usleep(200);
+  }
+  return PP_ENOTREADY;
+}
