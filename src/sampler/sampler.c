@@ -11,6 +11,7 @@
 #include "pyprof/common/error.h"
 #include "pyprof/proc/proc_info.h"
 #include "pyprof/proc/ptrace_stop.h"
+#include "pyprof/proc/pthread_tid.h"
 #include "pyprof/python/code_cache.h"
 #include "pyprof/python/frame_walk.h"
 
@@ -32,6 +33,10 @@ struct sampler {
   uint32_t *ids;                        /* owned, PY_STACK_MAX */
   uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
   size_t nseen;
+  int32_t ptid_off;                     /* tid offset in pthread descriptors, -1 unknown */
+  uint64_t *ptid_keys;                  /* owned, SEEN_TIDS_MAX: pthread ids resolved... */
+  uint32_t *ptid_vals;                  /* owned, SEEN_TIDS_MAX: ...to these tids */
+  size_t nptid;
   int64_t t0;
 };
 
@@ -230,6 +235,40 @@ static void status_line(struct sampler *s, int64_t now) {
   fflush(stderr);
 }
 
+/* 3.8-3.10 record no native thread id: derive it from the pthread id. */
+static void fill_native_tids(struct sampler *s, size_t n) {
+  if (s->t->layout.tstate_native_thread_id >= 0)
+    return;
+  if (s->ptid_off < 0) {
+    uint64_t ids[64];
+    size_t k = n < 64 ? n : 64;
+    for (size_t i = 0; i < k; i++)
+      ids[i] = s->threads[i].thread_id;
+    if (pthread_tid_offset_find(s->r, s->o->pid, ids, k, &s->ptid_off) < 0) {
+      s->ptid_off = -1;
+      return;
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint64_t key = s->threads[i].thread_id;
+    size_t j;
+    for (j = 0; j < s->nptid && s->ptid_keys[j] != key; j++)
+      ;
+    if (j < s->nptid) {
+      s->threads[i].native_tid = s->ptid_vals[j];
+      continue;
+    }
+    uint32_t tid;
+    if (pthread_tid_read(s->r, key, s->ptid_off, &tid) < 0)
+      continue;
+    s->threads[i].native_tid = tid;
+    if (s->nptid == SEEN_TIDS_MAX)
+      s->nptid = 0; /* start over rather than grow without bound */
+    s->ptid_keys[s->nptid] = key;
+    s->ptid_vals[s->nptid++] = tid;
+  }
+}
+
 static int sampler_tick(struct sampler *s, int64_t now) {
   size_t n = 0;
   s->st->ticks++;
@@ -243,6 +282,7 @@ static int sampler_tick(struct sampler *s, int64_t now) {
     count_failure(s, rc);
     return 0;
   }
+  fill_native_tids(s, n);
   for (size_t i = 0; i < n; i++) {
     rc = sample_thread(s, &s->threads[i], now - s->t0);
     if (rc < 0)
@@ -267,7 +307,10 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   s.raw = calloc(PY_STACK_MAX, sizeof *s.raw);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
   s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
-  if (!s.threads || !s.raw || !s.ids || !s.seen_tids) {
+  s.ptid_keys = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_keys);
+  s.ptid_vals = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_vals);
+  s.ptid_off = -1;
+  if (!s.threads || !s.raw || !s.ids || !s.seen_tids || !s.ptid_keys || !s.ptid_vals) {
     rc = PP_ENOMEM;
     goto out;
   }
@@ -332,6 +375,8 @@ out:
   free(s.raw);
   free(s.ids);
   free(s.seen_tids);
+  free(s.ptid_keys);
+  free(s.ptid_vals);
   return rc;
 }
 

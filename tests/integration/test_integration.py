@@ -1,0 +1,417 @@
+"""Integration tests: pyprof records real CPython processes with known ground
+truth, in launch and attach mode, on every interpreter present.
+
+Run: python3 tests/integration/test_integration.py --pyprof build/pyprof [-v]
+Each interpreter is its own TestCase class (e.g. Py_debian_3_11); a missing
+interpreter's tests are skipped with the reason."""
+import argparse
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import interpreters  # noqa: E402
+
+PROGRAMS = os.path.join(HERE, "programs")
+PYPROF = os.environ.get("PYPROF", "build/pyprof")
+
+
+def prog(name):
+    return os.path.join(PROGRAMS, name)
+
+
+def run(args, timeout=120, **kw):
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          timeout=timeout, **kw)
+
+
+def folded(path):
+    """{tuple(frames root..leaf): count} from `pyprof report -f folded`."""
+    r = run([PYPROF, "report", "-f", "folded", path])
+    if r.returncode != 0:
+        raise AssertionError(f"report -f folded failed ({r.returncode}): {r.stderr.decode()}")
+    stacks = {}
+    for line in r.stdout.decode("utf-8").splitlines():
+        if not line.strip():
+            continue
+        stack, count = line.rsplit(" ", 1)
+        stacks[tuple(stack.split(";"))] = stacks.get(tuple(stack.split(";")), 0) + int(count)
+    return stacks
+
+
+def func(frame):
+    return frame.rsplit(" (", 1)[0]
+
+
+def frame_line(frame):
+    m = re.search(r":(\d+)\)$", frame)
+    return int(m.group(1)) if m else None
+
+
+def leaf_counts(stacks):
+    out = {}
+    for st, n in stacks.items():
+        if st:
+            f = func(st[-1])
+            out[f] = out.get(f, 0) + n
+    return out
+
+
+def on_stack_counts(stacks):
+    out = {}
+    for st, n in stacks.items():
+        for f in {func(x) for x in st}:
+            out[f] = out.get(f, 0) + n
+    return out
+
+
+class Base(unittest.TestCase):
+    python = None
+    label = None
+    minor = None
+
+    def setUp(self):
+        if not interpreters.present(self.python):
+            self.skipTest(f"interpreter {self.label} not present at {self.python}")
+        self.tmp = tempfile.mkdtemp(prefix="pyprof-it-")
+
+    def tearDown(self):
+        if hasattr(self, "tmp"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def out(self, name="rec.pyprof"):
+        return os.path.join(self.tmp, name)
+
+    def record_launch(self, args, extra=(), timeout=120):
+        o = self.out()
+        r = run([PYPROF, "record", "-q", "-o", o, *extra, "--", self.python, *args], timeout=timeout)
+        self.assertEqual(r.returncode, 0, f"record failed: {r.stderr.decode()}")
+        return o
+
+    def record_attach(self, args, duration, extra=()):
+        o = self.out()
+        p = subprocess.Popen([self.python, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertEqual(p.stdout.readline().strip(), b"ready")
+            r = run([PYPROF, "record", "-q", "-o", o, "-d", str(duration), *extra,
+                     "-p", str(p.pid)])
+            self.assertEqual(r.returncode, 0, f"record -p failed: {r.stderr.decode()}")
+        finally:
+            p.kill()
+            p.wait()
+        return o
+
+    def assert_split(self, path):
+        leaves = leaf_counts(folded(path))
+        heavy, light = leaves.get("heavy", 0), leaves.get("light", 0)
+        self.assertGreater(heavy + light, 100, f"too few samples: {leaves}")
+        share = 100.0 * heavy / (heavy + light)
+        self.assertAlmostEqual(share, 75.0, delta=5.0,
+                               msg=f"heavy share {share:.1f}% (heavy {heavy}, light {light})")
+
+    def test_split_launch(self):
+        self.assert_split(self.record_launch([prog("split.py"), "3"], ["-r", "200"]))
+
+    def test_split_attach(self):
+        self.assert_split(self.record_attach([prog("split.py"), "10"], 3, ["-r", "200"]))
+
+    def test_threads(self):
+        o = self.record_launch([prog("threads.py"), "3"], ["-r", "200"])
+        on = on_stack_counts(folded(o))
+        a, b = on.get("busy_a", 0), on.get("busy_b", 0)
+        self.assertGreater(a + b, 100, f"too few busy samples: {on}")
+        self.assertAlmostEqual(100.0 * a / (a + b), 50.0, delta=12.0, msg=f"uneven busy threads: {on}")
+        self.assertEqual(on.get("sleeper", 0), 0, f"idle thread sampled without --idle: {on}")
+        o = self.record_launch([prog("threads.py"), "2"], ["-r", "200", "--idle"])
+        on = on_stack_counts(folded(o))
+        self.assertGreater(on.get("sleeper", 0), 50, f"--idle did not keep the sleeper: {on}")
+
+    def test_deep_recursion(self):
+        o = self.record_launch([prog("deep.py"), "700", "2"])
+        stacks = folded(o)
+        deepest = max((sum(1 for f in st if func(f) == "rec") for st in stacks), default=0)
+        self.assertEqual(deepest, 700, "700-deep recursion not captured whole")
+        whole = [st for st in stacks if func(st[-1]) == "bottom" and sum(1 for f in st if func(f) == "rec") == 700]
+        self.assertTrue(whole, "no sample with the whole stack down to bottom()")
+        self.assertEqual(func(whole[0][0]), "<module>")
+
+    def test_short_program(self):
+        o = self.record_launch([prog("short.py")], ["-r", "1k"])
+        total = sum(folded(o).values())
+        self.assertGreater(total, 20, "a 0.3 s program gave (almost) no samples")
+        r = run([PYPROF, "report", o])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+
+    def test_names_decode(self):
+        o = self.record_launch([prog("names.py"), "1.5"], ["-r", "300"])
+        names = set(leaf_counts(folded(o)))
+        for n in ("café", "計算", "𠀀"):
+            self.assertIn(n, names, f"{n!r} not among {names}")
+        top = run([PYPROF, "report", "-f", "top", o]).stdout.decode("utf-8")
+        for n in ("café", "計算", "𠀀"):
+            self.assertIn(n, top)
+        ps = self.out("n.prof")
+        r = run([PYPROF, "report", "-f", "pstats", "-o", ps, o])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        code = ("import pstats,sys; s=pstats.Stats(sys.argv[1]); "
+                "print('\\n'.join(k[2] for k in s.stats))")
+        r = run([self.python, "-c", code, ps])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        got = set(r.stdout.decode("utf-8").split("\n"))
+        for n in ("café", "計算", "𠀀"):
+            self.assertIn(n, got)
+
+    def test_hot_line(self):
+        src = open(prog("hotline.py")).read().splitlines()
+        hot = next(i + 1 for i, l in enumerate(src) if "# HOT_LINE" in l)
+        o = self.record_launch([prog("hotline.py"), "2"], ["-r", "300"])
+        lines = {}
+        for st, n in folded(o).items():
+            if func(st[-1]) == "kernel":
+                lines[frame_line(st[-1])] = lines.get(frame_line(st[-1]), 0) + n
+        self.assertTrue(lines, "no samples in kernel()")
+        best = max(lines, key=lines.get)
+        self.assertEqual(best, hot, f"hottest line {best}, expected {hot}: {lines}")
+
+    def test_pstats_ranking(self):
+        o = self.record_launch([prog("split.py"), "2"], ["-r", "300"])
+        ps = self.out("split.prof")
+        r = run([PYPROF, "report", "-f", "pstats", "-o", ps, o])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        code = ("import pstats,sys,io\n"
+                "s=pstats.Stats(sys.argv[1], stream=io.StringIO())\n"
+                "tt=sorted(s.stats.items(), key=lambda kv: -kv[1][2])\n"
+                "ct=sorted(s.stats.items(), key=lambda kv: -kv[1][3])\n"
+                "print(tt[0][0][2], tt[1][0][2], ct[0][0][2])\n"
+                "s.sort_stats('cumulative').print_stats()\n")
+        r = run([self.python, "-c", code, ps])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        first, second, cum = r.stdout.decode().split()[:3]
+        self.assertEqual((first, second), ("heavy", "light"))
+        self.assertIn(cum, ("<module>", "main"))
+        # -m pstats, the command-line browser, must load it too.
+        r = run([self.python, "-m", "pstats", ps], input=b"sort tottime\nstats 3\nquit\n")
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn(b"heavy", r.stdout)
+
+
+def _make_cases():
+    for label, path, major, minor in interpreters.candidates():
+        name = f"Py_{label}"
+        globals()[name] = type(name, (Base,), {"python": path, "label": label, "minor": minor})
+
+
+_make_cases()
+del Base  # only the per-interpreter subclasses run
+
+
+class Lifecycle(unittest.TestCase):
+    """Signals, exits and errors: on Debian's python3.11 (always present)."""
+    python = "/usr/bin/python3.11"
+
+    def setUp(self):
+        if not interpreters.present(self.python):
+            self.skipTest(f"{self.python} not present")
+        self.tmp = tempfile.mkdtemp(prefix="pyprof-it-")
+        self.o = os.path.join(self.tmp, "rec.pyprof")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def report_ok(self, path):
+        r = run([PYPROF, "report", "-f", "folded", path])
+        self.assertEqual(r.returncode, 0, f"report failed: {r.stderr.decode()}")
+        return sum(int(l.rsplit(" ", 1)[1]) for l in r.stdout.decode().splitlines() if l.strip()), r
+
+    def start_target(self, seconds="30"):
+        p = subprocess.Popen([self.python, prog("split.py"), seconds], stdout=subprocess.PIPE)
+        self.assertEqual(p.stdout.readline().strip(), b"ready")
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        return p
+
+    def test_sigint_attach_leaves_valid_file(self):
+        t = self.start_target()
+        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "-p", str(t.pid)],
+                               stderr=subprocess.PIPE)
+        time.sleep(1.5)
+        rec.send_signal(signal.SIGINT)
+        _, err = rec.communicate(timeout=30)
+        self.assertEqual(rec.returncode, 0, err.decode())
+        n, r = self.report_ok(self.o)
+        self.assertGreater(n, 50)
+        self.assertNotIn(b"truncated", r.stderr.lower())
+        self.assertIsNone(t.poll(), "the target must keep running after pyprof stops")
+
+    def test_kill9_leaves_readable_file(self):
+        t = self.start_target()
+        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "-p", str(t.pid)])
+        time.sleep(1.5)
+        rec.kill()
+        rec.wait()
+        n, r = self.report_ok(self.o)
+        self.assertGreater(n, 50, "kill -9 lost the samples taken before it")
+        self.assertIn(b"cut short", r.stderr.lower())
+        self.assertIsNone(t.poll())
+
+    def test_sigterm_launch_forwards_and_keeps_file(self):
+        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "--", self.python,
+                                prog("split.py"), "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(rec.stdout.readline().strip(), b"ready")
+        time.sleep(1.0)
+        rec.send_signal(signal.SIGTERM)
+        _, err = rec.communicate(timeout=30)
+        self.assertEqual(rec.returncode, 128 + signal.SIGTERM, err.decode())
+        n, _ = self.report_ok(self.o)
+        self.assertGreater(n, 30)
+
+    def test_exit_status_passthrough(self):
+        r = run([PYPROF, "record", "-q", "-o", self.o, "--", self.python, "-c",
+                 "import sys; sys.exit(7)"])
+        self.assertEqual(r.returncode, 7, r.stderr.decode())
+        self.report_ok(self.o)
+
+    def test_target_exits_during_recording(self):
+        p = subprocess.Popen([self.python, prog("split.py"), "1"], stdout=subprocess.PIPE)
+        self.assertEqual(p.stdout.readline().strip(), b"ready")
+        r = run([PYPROF, "record", "-o", self.o, "-d", "30", "-p", str(p.pid)])
+        p.wait()
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn(b"target exited", r.stderr)
+        n, _ = self.report_ok(self.o)
+        self.assertGreater(n, 10)
+
+    def test_summary_reports_failed_share(self):
+        r = run([PYPROF, "record", "-o", self.o, "--", self.python, prog("split.py"), "1"])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertRegex(r.stderr.decode(), r"failed samples: \d+ \(\d+\.\d+%")
+        self.assertRegex(r.stderr.decode(), r"\d+ samples from 1 threads")
+
+    def test_blocking_mode(self):
+        t = self.start_target()
+        r = run([PYPROF, "record", "-q", "--blocking", "-o", self.o, "-d", "1.5", "-p", str(t.pid)])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        n, _ = self.report_ok(self.o)
+        self.assertGreater(n, 50)
+        self.assertIsNone(t.poll(), "target must survive --blocking")
+
+    # --- errors ---------------------------------------------------------------
+    def test_no_such_pid(self):
+        r = run([PYPROF, "record", "-p", "999999999"])
+        self.assertNotEqual(r.returncode, 0)
+        r = run([PYPROF, "record", "-p", "4000000"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"no process with PID 4000000", r.stderr)
+
+    def test_not_python(self):
+        p = subprocess.Popen(["sleep", "30"])
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        time.sleep(0.2)
+        r = run([PYPROF, "record", "-p", str(p.pid), "-o", self.o])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"not a Python process", r.stderr)
+
+    def test_launch_not_python(self):
+        r = run([PYPROF, "record", "-o", self.o, "--", "true"])
+        self.assertEqual(r.returncode, 0)  # true's own status
+        self.assertIn(b"exited before a Python interpreter was found", r.stderr)
+        r = run([PYPROF, "record", "-o", self.o, "--", "/nonexistent/prog"])
+        self.assertEqual(r.returncode, 127)
+        self.assertIn(b"cannot run", r.stderr)
+
+    def test_permission_denied(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to run pyprof as another user")
+        nobody = pwd.getpwnam("nobody")
+        t = self.start_target()
+        exe = os.path.abspath(PYPROF)
+        # nobody must be able to reach the binary: copy it somewhere world-readable.
+        os.chmod(self.tmp, 0o755)
+        exe2 = os.path.join(self.tmp, "pyprof")
+        shutil.copy(exe, exe2)
+        os.chmod(exe2, 0o755)
+
+        def demote():
+            os.setgroups([])
+            os.setgid(nobody.pw_gid)
+            os.setuid(nobody.pw_uid)
+
+        r = run([exe2, "record", "-p", str(t.pid), "-o", "/tmp/never.pyprof"], preexec_fn=demote)
+        self.assertEqual(r.returncode, 1, r.stderr.decode())
+        err = r.stderr.decode()
+        self.assertIn("permission denied", err)
+        self.assertIn("same user", err)
+        self.assertIn("CAP_SYS_PTRACE", err)
+
+    def test_unsupported_version(self):
+        old = [p for p in (os.path.expanduser(f"~/.pyenv/versions/{v}/bin/python3.{v.split('.')[1]}")
+                           for v in ("3.7.16", "3.6.15")) if interpreters.present(p)]
+        if not old:
+            self.skipTest("no CPython < 3.8 here")
+        p = subprocess.Popen([old[0], "-c", "import time; print('ready', flush=True); time.sleep(30)"],
+                             stdout=subprocess.PIPE)
+        self.addCleanup(lambda: (p.kill(), p.wait()))
+        p.stdout.readline()
+        r = run([PYPROF, "record", "-p", str(p.pid), "-o", self.o])
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("unsupported Python", err)
+        self.assertRegex(err, r"Python 3\.[67]\.\d+")
+        self.assertIn("3.8-3.14", err)
+
+    def test_usage_errors(self):
+        for args in (["record"], ["record", "-r", "fast", "-p", "1"], ["record", "-p", "x"],
+                     ["record", "-p", "1", "--", "python3"], ["nosuchcommand"]):
+            r = run([PYPROF, *args])
+            self.assertEqual(r.returncode, 2, f"{args}: {r.returncode} {r.stderr.decode()}")
+            self.assertTrue(r.stderr, args)
+
+    def test_help(self):
+        for args in (["--help"], ["record", "--help"], ["report", "--help"]):
+            r = run([PYPROF, *args])
+            self.assertEqual(r.returncode, 0, args)
+            self.assertIn(b"example", r.stdout.lower(), args)
+
+    def test_report_bad_files(self):
+        empty = os.path.join(self.tmp, "empty.pyprof")
+        open(empty, "wb").close()
+        junk = os.path.join(self.tmp, "junk.pyprof")
+        with open(junk, "wb") as f:
+            f.write(b"#!/bin/sh\necho not a record\n" * 10)
+        for path, words in ((os.path.join(self.tmp, "missing.pyprof"), b"no such file"),
+                            (empty, b"empty"), (junk, b"not a pyprof record")):
+            r = run([PYPROF, "report", path])
+            self.assertNotEqual(r.returncode, 0, path)
+            self.assertGreater(r.returncode, 0, f"crashed on {path}")
+            self.assertIn(words, r.stderr.lower(), f"{path}: {r.stderr.decode()}")
+        # A real record cut in half still reports, with a warning.
+        r = run([PYPROF, "record", "-q", "-o", self.o, "--", self.python, prog("split.py"), "1"])
+        self.assertEqual(r.returncode, 0)
+        data = open(self.o, "rb").read()
+        cut = os.path.join(self.tmp, "cut.pyprof")
+        with open(cut, "wb") as f:
+            f.write(data[: len(data) // 2])
+        r = run([PYPROF, "report", cut])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.assertIn(b"warning", r.stderr.lower())
+
+
+def main():
+    global PYPROF
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pyprof", default=PYPROF)
+    args, rest = ap.parse_known_args()
+    PYPROF = os.path.abspath(args.pyprof)
+    os.environ["PYPROF"] = PYPROF
+    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
+
+if __name__ == "__main__":
+    main()
