@@ -114,6 +114,15 @@ struct py_layout {
 /* The compiled-in table for major.minor (3.8-3.12), or NULL. */
 const struct py_layout *layout_builtin(int major, int minor);
 
+/* The generated data behind layout_builtin() (src/python/layout_tables.c,
+ * written by tools/gen-layout.sh). Callers use layout_builtin(); the
+ * cross-check tables (3.13+, same generator) are for tests only: pyprof takes
+ * 3.13+ layouts from _Py_DebugOffsets. */
+extern const struct py_layout py_layout_tables[];
+extern const size_t py_layout_table_count;
+extern const struct py_layout py_layout_crosscheck_tables[];
+extern const size_t py_layout_crosscheck_count;
+
 /* Bytes the caller reads from the start of _PyRuntime and hands to
  * layout_from_debug_offsets (larger than any known _Py_DebugOffsets). */
 #define PY_DEBUG_OFFSETS_READ 2048
@@ -122,7 +131,12 @@ const struct py_layout *layout_builtin(int major, int minor);
  * start of _PyRuntime on 3.13+). The bytes are untrusted: cookie, version and
  * every offset/size are validated. PP_ELAYOUT with a reason in why (may be
  * NULL, whylen bytes) when they do not validate, PP_EUNSUPPORTED for a free-
- * threaded build. */
+ * threaded build, a version without a known _Py_DebugOffsets layout (not 3.x,
+ * 3.x < 13, 3.13 before rc2, or a newer minor whose table does not match the
+ * newest known layout), PP_EINVAL when len is shorter than the layout.
+ * On 0, why is empty or holds a warning to show the user (a minor newer than
+ * pyprof knows that still validated, or a pre-release). *out is written only
+ * on success. */
 int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *out,
                               char *why, size_t whylen);
 

@@ -1,0 +1,741 @@
+/* Layout tables against real interpreters.
+ *
+ * For every CPython found (pyenv 3.8-3.13, Debian's /usr/bin/python3.11, a
+ * 3.14 on PATH / in ~/.cache/pyprof-pythons* / /tmp/py314*), tests/layout_dump.py
+ * snapshots the interpreter's writable memory while its stack is
+ * <module> -> snapshot_mode -> f -> g -> h -> snap, and prints ground truth taken from id()
+ * and the C API. The snapshot is loaded into a mem_image at the original
+ * addresses and walked with the layout pyprof would use (the generated table
+ * for 3.8-3.12, layout_from_debug_offsets() for 3.13+): runtime -> interpreter
+ * -> thread states -> frames -> code objects must reach exactly the expected
+ * addresses and values. A missing interpreter is skipped, a present one must
+ * pass.
+ *
+ * The second half feeds layout_from_debug_offsets() synthetic and corrupted
+ * _Py_DebugOffsets: every bad input gets its specific error, none crashes. */
+#include <criterion/criterion.h>
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyprof/common/error.h"
+#include "pyprof/proc/mem_image.h"
+#include "pyprof/python/layout.h"
+#include "pyprof/python/pystr.h"
+
+/* ---- finding interpreters ----------------------------------------------- */
+
+/* Newest match of a glob pattern into out; 0 if none. */
+static int glob_last(const char *pattern, char *out, size_t cap) {
+  glob_t g;
+  int found = 0;
+  if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
+    for (size_t i = g.gl_pathc; i-- > 0;) {
+      if (access(g.gl_pathv[i], X_OK) == 0) {
+        snprintf(out, cap, "%s", g.gl_pathv[i]);
+        found = 1;
+        break;
+      }
+    }
+  }
+  globfree(&g);
+  return found;
+}
+
+static int on_path(const char *name, char *out, size_t cap) {
+  const char *path = getenv("PATH");
+  if (!path)
+    return 0;
+  char *copy = strdup(path); /* owned */
+  int found = 0;
+  for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found;
+       dir = strtok_r(NULL, ":", &save)) {
+    snprintf(out, cap, "%s/%s", dir, name);
+    found = access(out, X_OK) == 0;
+  }
+  free(copy);
+  return found;
+}
+
+/* Python 3.minor: the pyenv one, or for 3.14 also the other known places. */
+static int find_python(int minor, char *out, size_t cap, char *looked, size_t lcap) {
+  const char *home = getenv("HOME");
+  char pat[512];
+  snprintf(pat, sizeof pat, "%s/.pyenv/versions/3.%d.*/bin/python3.%d", home ? home : "", minor,
+           minor);
+  snprintf(looked, lcap, "%s", pat);
+  if (glob_last(pat, out, cap))
+    return 1;
+  if (minor < 14)
+    return 0;
+  char name[32];
+  snprintf(name, sizeof name, "python3.%d", minor);
+  if (on_path(name, out, cap))
+    return 1;
+  snprintf(pat, sizeof pat, "%s/.cache/pyprof-pythons*/3.%d/bin/python3.%d", home ? home : "",
+           minor, minor);
+  if (glob_last(pat, out, cap))
+    return 1;
+  snprintf(pat, sizeof pat, "/tmp/py3%d*/bin/python3.%d", minor, minor);
+  if (glob_last(pat, out, cap))
+    return 1;
+  snprintf(looked, lcap, "pyenv, PATH, ~/.cache/pyprof-pythons*/3.%d, /tmp/py3%d*", minor,
+           minor);
+  return 0;
+}
+
+/* ---- the dump ----------------------------------------------------------- */
+
+#define MAXN 16
+
+struct code_exp {
+  char label[16];
+  uint64_t addr, name, qualname, filename, linetable;
+  int64_t firstlineno;
+  uint8_t lt[4096];
+  size_t ltlen;
+};
+
+struct dump {
+  int major, minor, micro;
+  uint64_t hexversion, runtime, interp, threads_head, tstate, ident, native;
+  uint64_t threads[MAXN][2];
+  size_t nthreads;
+  uint64_t stack[MAXN];
+  size_t nstack;
+  struct code_exp codes[MAXN];
+  size_t ncodes;
+  unsigned char dbg[PY_DEBUG_OFFSETS_READ];
+  int ended;
+};
+
+static size_t unhex(const char *s, uint8_t *out, size_t cap) {
+  size_t n = 0;
+  if (strcmp(s, "-") == 0)
+    return 0;
+  while (s[0] && s[1] && n < cap) {
+    unsigned v;
+    if (sscanf(s, "%2x", &v) != 1)
+      break;
+    out[n++] = (uint8_t)v;
+    s += 2;
+  }
+  return n;
+}
+
+static void parse_line(struct dump *d, char *line) {
+  char *save = NULL;
+  char *kw = strtok_r(line, " \n", &save);
+  if (!kw)
+    return;
+  char *a[10] = {0};
+  for (int i = 0; i < 10; i++)
+    a[i] = strtok_r(NULL, " \n", &save);
+#define U(i) strtoull(a[i] ? a[i] : "0", NULL, 10)
+  if (!strcmp(kw, "version")) {
+    d->major = (int)U(0);
+    d->minor = (int)U(1);
+    d->micro = (int)U(2);
+    d->hexversion = U(3);
+  } else if (!strcmp(kw, "runtime")) {
+    d->runtime = U(0);
+  } else if (!strcmp(kw, "debug_offsets")) {
+    unhex(a[0] ? a[0] : "-", d->dbg, sizeof d->dbg);
+  } else if (!strcmp(kw, "interp")) {
+    d->interp = U(0);
+    d->threads_head = U(1);
+  } else if (!strcmp(kw, "tstate")) {
+    d->tstate = U(0);
+    d->ident = U(1);
+    d->native = U(2);
+  } else if (!strcmp(kw, "thread") && d->nthreads < MAXN) {
+    d->threads[d->nthreads][0] = U(0);
+    d->threads[d->nthreads][1] = U(1);
+    d->nthreads++;
+  } else if (!strcmp(kw, "stack")) {
+    for (int i = 0; i < 10 && a[i] && d->nstack < MAXN; i++)
+      d->stack[d->nstack++] = U(i);
+  } else if (!strcmp(kw, "code") && d->ncodes < MAXN) {
+    struct code_exp *c = &d->codes[d->ncodes++];
+    snprintf(c->label, sizeof c->label, "%s", a[0] ? a[0] : "?");
+    c->addr = U(1);
+    c->firstlineno = (int64_t)U(2);
+    c->name = U(3);
+    c->qualname = U(4);
+    c->filename = U(5);
+    c->linetable = U(6);
+    c->ltlen = unhex(a[7] ? a[7] : "-", c->lt, sizeof c->lt);
+  } else if (!strcmp(kw, "end")) {
+    d->ended = 1;
+  }
+#undef U
+}
+
+/* Run layout_dump.py snapshot under python; fill *d and load the memory. */
+static int run_snapshot(const char *python, struct dump *d, struct mem_image *img) {
+  char bin[] = "/tmp/pyprof-layout-XXXXXX";
+  int fd = mkstemp(bin);
+  cr_assert(fd >= 0);
+  close(fd);
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "%s %s/tests/layout_dump.py snapshot %s", python, PYPROF_SOURCE_DIR,
+           bin);
+  FILE *p = popen(cmd, "r"); /* owned: pclose below */
+  cr_assert(p, "popen %s", cmd);
+  char *line = NULL; /* owned: getline buffer */
+  size_t cap = 0;
+  while (getline(&line, &cap, p) > 0)
+    parse_line(d, line);
+  free(line);
+  int st = pclose(p);
+  cr_assert(st == 0 && d->ended, "%s failed (status %d)", cmd, st);
+
+  FILE *f = fopen(bin, "rb"); /* owned: fclose below */
+  cr_assert(f);
+  char magic[8];
+  cr_assert(fread(magic, 1, 8, f) == 8 && !memcmp(magic, "PPDUMP01", 8));
+  size_t regions = 0;
+  for (;;) {
+    uint64_t hdr[2];
+    cr_assert(fread(hdr, 8, 2, f) == 2, "truncated snapshot");
+    if (hdr[0] == 0 && hdr[1] == 0)
+      break;
+    unsigned char *buf = malloc(hdr[1]); /* owned: copied by mem_image_add */
+    cr_assert(buf);
+    cr_assert(fread(buf, 1, hdr[1], f) == hdr[1]);
+    cr_assert(mem_image_add(img, hdr[0], buf, hdr[1]) == 0);
+    free(buf);
+    regions++;
+  }
+  fclose(f);
+  unlink(bin);
+  return (int)regions;
+}
+
+/* ---- checks ------------------------------------------------------------- */
+
+/* Fields both kinds of 3.13+ table must agree on (all but source/micro). */
+static void cross_check(const struct py_layout *a, const struct py_layout *b) {
+#define SAME(f) cr_expect_eq((long long)a->f, (long long)b->f, "3.%d: %s: debug offsets %lld, " \
+                             "generated %lld", a->minor, #f, (long long)a->f, (long long)b->f)
+  SAME(major); SAME(minor); SAME(free_threaded);
+  SAME(frame_kind); SAME(linetable_kind); SAME(instr_kind);
+  SAME(runtime_size); SAME(runtime_interpreters_head); SAME(runtime_finalizing);
+  SAME(runtime_gil_locked); SAME(runtime_gil_holder);
+  SAME(interp_size); SAME(interp_next); SAME(interp_threads_head); SAME(interp_gil_ptr);
+  SAME(gil_locked); SAME(gil_holder);
+  SAME(tstate_size); SAME(tstate_next); SAME(tstate_interp); SAME(tstate_thread_id);
+  SAME(tstate_native_thread_id); SAME(tstate_frame); SAME(cframe_current_frame);
+  SAME(tstate_datastack_chunk);
+  SAME(frame_size); SAME(frame_previous); SAME(frame_code); SAME(frame_instr); SAME(frame_owner);
+  SAME(owner_skip_mask); SAME(code_tag_mask);
+  SAME(code_size); SAME(code_filename); SAME(code_name); SAME(code_qualname);
+  SAME(code_firstlineno); SAME(code_linetable); SAME(code_adaptive);
+  SAME(ob_type); SAME(var_ob_size); SAME(bytes_ob_sval);
+  SAME(unicode_state); SAME(unicode_length); SAME(unicode_ascii_size);
+  SAME(unicode_compact_size); SAME(state_kind_shift); SAME(state_compact_shift);
+  SAME(state_ascii_shift);
+#undef SAME
+}
+
+static void read_struct(const struct mem_reader *r, uint64_t addr, int32_t size,
+                        unsigned char *buf, size_t cap, const char *what) {
+  cr_assert(size > 0 && (size_t)size <= cap, "%s size %d", what, size);
+  int rc = mem_read(r, addr, buf, (size_t)size);
+  cr_assert_eq(rc, 0, "reading %s at 0x%llx: %s", what, (unsigned long long)addr,
+               pp_errname(rc));
+}
+
+static void check_code(const struct mem_reader *r, const struct py_layout *L,
+                       const struct code_exp *c, uint64_t *type_out) {
+  unsigned char buf[4096];
+  uint64_t v = 0;
+  int32_t first = 0;
+  read_struct(r, c->addr, L->code_size, buf, sizeof buf, "code object");
+  size_t n = (size_t)L->code_size;
+  cr_assert(buf_u64(buf, n, L->ob_type, type_out));
+  cr_expect(buf_u64(buf, n, L->code_name, &v) && v == c->name, "%s: co_name", c->label);
+  cr_expect(buf_u64(buf, n, L->code_filename, &v) && v == c->filename, "%s: co_filename",
+            c->label);
+  cr_expect(buf_u64(buf, n, L->code_linetable, &v) && v == c->linetable, "%s: line table",
+            c->label);
+  cr_expect(buf_i32(buf, n, L->code_firstlineno, &first) && first == c->firstlineno,
+            "%s: co_firstlineno %d, expected %lld", c->label, first, (long long)c->firstlineno);
+  if (L->code_qualname >= 0)
+    cr_expect(buf_u64(buf, n, L->code_qualname, &v) && v == c->qualname, "%s: co_qualname",
+              c->label);
+  else
+    cr_expect_eq(c->qualname, 0);
+
+  /* The objects the fields point at decode to the expected values. */
+  uint8_t *lt = NULL; /* owned */
+  size_t ltlen = 0;
+  int rc = pybytes_read(r, L, c->linetable, &lt, &ltlen);
+  cr_expect_eq(rc, 0, "%s: line table read: %s", c->label, pp_errname(rc));
+  cr_expect(rc != 0 || (ltlen == c->ltlen && !memcmp(lt, c->lt, ltlen)),
+            "%s: line table bytes differ (%zu vs %zu)", c->label, ltlen, c->ltlen);
+  free(lt);
+  char *s = NULL; /* owned */
+  rc = pystr_read(r, L, c->name, &s);
+  const char *want = strcmp(c->label, "module") ? c->label : "<module>";
+  cr_expect(rc == 0 && !strcmp(s, want), "%s: co_name decodes to %s (%s)", c->label,
+            s ? s : "?", pp_errname(rc));
+  free(s);
+  s = NULL;
+  rc = pystr_read(r, L, c->filename, &s);
+  cr_expect(rc == 0 && strlen(s) >= 14 && !strcmp(s + strlen(s) - 14, "layout_dump.py"),
+            "%s: co_filename decodes to %s", c->label, s ? s : "?");
+  free(s);
+}
+
+static void check_interpreter(const char *python, int want_minor) {
+  struct dump *d = calloc(1, sizeof *d); /* owned */
+  struct mem_image *img = NULL;          /* owned */
+  struct mem_reader r;
+  struct py_layout L;
+  char why[256] = "";
+  cr_assert(d);
+  cr_assert_eq(mem_image_new(&img), 0);
+  mem_image_reader(img, &r);
+  int regions = run_snapshot(python, d, img);
+  cr_log_info("%s: Python %d.%d.%d, %d regions", python, d->major, d->minor, d->micro, regions);
+  cr_assert_eq(d->major, 3);
+  cr_assert_eq(d->minor, want_minor, "%s is 3.%d", python, d->minor);
+
+  /* The layout pyprof would use. */
+  int has_cookie = !memcmp(d->dbg, "xdebugpy", 8);
+  if (d->minor <= 12) {
+    cr_assert(!has_cookie);
+    const struct py_layout *B = layout_builtin(3, d->minor);
+    cr_assert(B, "no built-in table for 3.%d", d->minor);
+    L = *B;
+  } else {
+    cr_assert(has_cookie, "3.%d without _Py_DebugOffsets", d->minor);
+    int rc = layout_from_debug_offsets(d->dbg, sizeof d->dbg, &L, why, sizeof why);
+    cr_assert_eq(rc, 0, "layout_from_debug_offsets: %s: %s", pp_errname(rc), why);
+    cr_expect_str_empty(why);
+    cr_expect_eq(L.micro, d->micro);
+    cr_expect_null(layout_builtin(3, d->minor));
+    int crossed = 0;
+    for (size_t i = 0; i < py_layout_crosscheck_count; i++) {
+      if (py_layout_crosscheck_tables[i].minor == d->minor) {
+        cross_check(&L, &py_layout_crosscheck_tables[i]);
+        crossed = 1;
+      }
+    }
+    if (!crossed)
+      cr_log_warn("3.%d: no generated table to cross-check against", d->minor);
+  }
+  cr_assert_eq(L.minor, d->minor);
+
+  unsigned char buf[65536];
+  uint64_t v = 0;
+  /* runtime -> interpreter */
+  read_struct(&r, d->runtime, L.runtime_size, buf, sizeof buf, "_PyRuntime");
+  cr_assert(buf_u64(buf, (size_t)L.runtime_size, L.runtime_interpreters_head, &v));
+  cr_assert_eq(v, d->interp, "interpreters.head 0x%llx, expected 0x%llx",
+               (unsigned long long)v, (unsigned long long)d->interp);
+  if (L.runtime_finalizing >= 0) {
+    cr_expect(buf_u64(buf, (size_t)L.runtime_size, L.runtime_finalizing, &v) && v == 0,
+              "not finalizing");
+  }
+  read_struct(&r, d->interp, L.interp_size, buf, sizeof buf, "interpreter");
+  uint64_t head = 0, next = 1, gilp = 0;
+  cr_assert(buf_u64(buf, (size_t)L.interp_size, L.interp_threads_head, &head));
+  cr_assert(buf_u64(buf, (size_t)L.interp_size, L.interp_next, &next));
+  cr_expect_eq(head, d->threads_head);
+  cr_expect_eq(next, 0, "one interpreter");
+  if (L.interp_gil_ptr >= 0)
+    cr_assert(buf_u64(buf, (size_t)L.interp_size, L.interp_gil_ptr, &gilp));
+
+  /* thread states */
+  size_t seen = 0;
+  int found_self = 0;
+  for (uint64_t ts = head; ts && seen < MAXN; seen++) {
+    uint64_t tid = 0, native = 0, interp = 0;
+    read_struct(&r, ts, L.tstate_size, buf, sizeof buf, "thread state");
+    size_t n = (size_t)L.tstate_size;
+    cr_assert(buf_u64(buf, n, L.tstate_thread_id, &tid));
+    cr_assert(buf_u64(buf, n, L.tstate_interp, &interp));
+    cr_expect_eq(interp, d->interp);
+    if (L.tstate_native_thread_id >= 0)
+      cr_assert(buf_u64(buf, n, L.tstate_native_thread_id, &native));
+    int known = 0;
+    for (size_t i = 0; i < d->nthreads; i++) {
+      if (d->threads[i][0] == tid) {
+        known = 1;
+        if (L.tstate_native_thread_id >= 0)
+          cr_expect_eq(native, d->threads[i][1], "native id of thread %llu",
+                       (unsigned long long)tid);
+      }
+    }
+    cr_expect(known, "thread state with unknown thread id %llu", (unsigned long long)tid);
+    if (ts == d->tstate) {
+      found_self = 1;
+      cr_expect_eq(tid, d->ident);
+      if (L.tstate_native_thread_id >= 0)
+        cr_expect_eq(native, d->native);
+    }
+    cr_assert(buf_u64(buf, n, L.tstate_next, &ts));
+  }
+  cr_expect_eq(seen, d->nthreads, "%zu thread states, %zu threads", seen, d->nthreads);
+  cr_assert(found_self, "current thread state not in the list");
+
+  /* GIL: held by this thread while the snapshot was read */
+  uint32_t locked = 0;
+  uint64_t holder = 0;
+  if (L.runtime_gil_locked >= 0) {
+    cr_assert_eq(mem_read_u32(&r, d->runtime + (uint64_t)L.runtime_gil_locked, &locked), 0);
+    cr_assert_eq(mem_read_u64(&r, d->runtime + (uint64_t)L.runtime_gil_holder, &holder), 0);
+  } else {
+    cr_assert(gilp != 0 && L.gil_locked >= 0 && L.gil_holder >= 0);
+    cr_assert_eq(mem_read_u32(&r, gilp + (uint64_t)L.gil_locked, &locked), 0);
+    cr_assert_eq(mem_read_u64(&r, gilp + (uint64_t)L.gil_holder, &holder), 0);
+  }
+  cr_expect_eq(locked, 1, "GIL locked = %u", locked);
+  cr_expect_eq(holder, d->tstate, "GIL last holder");
+
+  /* frames of the current thread */
+  uint64_t fp = 0;
+  cr_assert_eq(mem_read_u64(&r, d->tstate + (uint64_t)L.tstate_frame, &fp), 0);
+  if (L.cframe_current_frame >= 0) {
+    cr_assert(fp != 0);
+    cr_assert_eq(mem_read_u64(&r, fp + (uint64_t)L.cframe_current_frame, &fp), 0);
+  }
+  uint64_t got[64];
+  size_t ngot = 0, skipped = 0;
+  for (int depth = 0; fp && depth < 64; depth++) {
+    uint64_t code = 0, prev = 0;
+    uint8_t owner = 0;
+    read_struct(&r, fp, L.frame_size, buf, sizeof buf, "frame");
+    size_t n = (size_t)L.frame_size;
+    cr_assert(buf_u64(buf, n, L.frame_code, &code));
+    cr_assert(buf_u64(buf, n, L.frame_previous, &prev));
+    code &= ~L.code_tag_mask;
+    if (L.frame_owner >= 0) {
+      cr_assert(buf_u8(buf, n, L.frame_owner, &owner));
+      cr_assert(owner < 8, "frame owner %u", owner);
+      if (L.owner_skip_mask & (1u << owner)) {
+        skipped++;
+        fp = prev;
+        continue;
+      }
+    }
+    if (L.instr_kind == PY_INSTR_LASTI_BYTES || L.instr_kind == PY_INSTR_LASTI_UNITS) {
+      int32_t lasti = -2;
+      cr_assert(buf_i32(buf, n, L.frame_instr, &lasti));
+      cr_expect(lasti >= 0 && lasti < 100000, "f_lasti %d", lasti);
+    } else {
+      uint64_t ip = 0, base = code + (uint64_t)L.code_adaptive;
+      cr_assert(buf_u64(buf, n, L.frame_instr, &ip));
+      /* prev_instr may sit one code unit before the first */
+      cr_expect(ip + 2 >= base && ip < base + 100000, "instruction pointer outside the code");
+    }
+    got[ngot++] = code;
+    fp = prev;
+  }
+  cr_log_info("3.%d: %zu frames, %zu skipped by owner", d->minor, ngot, skipped);
+  cr_assert_eq(ngot, d->nstack, "%zu frames walked, %zu expected", ngot, d->nstack);
+  for (size_t i = 0; i < ngot; i++)
+    cr_expect_eq(got[i], d->stack[i], "frame %zu: code 0x%llx, expected 0x%llx", i,
+                 (unsigned long long)got[i], (unsigned long long)d->stack[i]);
+
+  /* code objects */
+  uint64_t type0 = 0;
+  for (size_t i = 0; i < d->ncodes; i++) {
+    uint64_t type = 0;
+    check_code(&r, &L, &d->codes[i], &type);
+    if (i == 0)
+      type0 = type;
+    cr_expect(type != 0 && type == type0, "ob_type of code objects");
+  }
+  cr_expect_eq(d->ncodes, 6);
+  mem_image_free(img);
+  free(d);
+}
+
+static void run_minor(int minor) {
+  char py[512], looked[512];
+  if (!find_python(minor, py, sizeof py, looked, sizeof looked)) {
+    fprintf(stderr, "test_layout: skipping 3.%d: no interpreter (looked in %s)\n", minor, looked);
+    cr_skip_test("no CPython 3.%d found (looked in %s)", minor, looked);
+  }
+  check_interpreter(py, minor);
+}
+
+Test(layout_real, py3_8) { run_minor(8); }
+Test(layout_real, py3_9) { run_minor(9); }
+Test(layout_real, py3_10) { run_minor(10); }
+Test(layout_real, py3_11) { run_minor(11); }
+Test(layout_real, py3_12) { run_minor(12); }
+Test(layout_real, py3_13) { run_minor(13); }
+Test(layout_real, py3_14) { run_minor(14); }
+Test(layout_real, debian_python3_11) {
+  const char *py = "/usr/bin/python3.11";
+  if (access(py, X_OK) != 0) {
+    fprintf(stderr, "test_layout: skipping %s: not installed\n", py);
+    cr_skip_test("%s not installed", py);
+  }
+  check_interpreter(py, 11);
+}
+
+/* ---- built-in tables ---------------------------------------------------- */
+
+Test(layout_builtin, covers_3_8_to_3_12_only) {
+  for (int m = 8; m <= 12; m++) {
+    const struct py_layout *L = layout_builtin(3, m);
+    cr_assert(L, "3.%d", m);
+    cr_expect_eq(L->major, 3);
+    cr_expect_eq(L->minor, m);
+    cr_expect(L->source && strstr(L->source, "generated"));
+    cr_expect_eq(L->frame_kind, m <= 10 ? PY_FRAME_OBJECT : PY_FRAME_INTERP);
+    cr_expect_eq(L->instr_kind, m <= 9 ? PY_INSTR_LASTI_BYTES
+                                : m == 10 ? PY_INSTR_LASTI_UNITS
+                                          : PY_INSTR_PREV_PTR);
+    cr_expect_eq(L->linetable_kind, m <= 9 ? PY_LINETABLE_LNOTAB
+                                    : m == 10 ? PY_LINETABLE_310
+                                              : PY_LINETABLE_LOCATIONS);
+    cr_expect_eq(L->free_threaded, 0);
+    /* sizes cover the fields read */
+    cr_expect(L->frame_previous + 8 <= L->frame_size && L->frame_code + 8 <= L->frame_size);
+    cr_expect(L->code_name + 8 <= L->code_size && L->code_firstlineno + 4 <= L->code_size);
+    cr_expect(L->tstate_next + 8 <= L->tstate_size && L->tstate_thread_id + 8 <= L->tstate_size);
+    cr_expect(L->runtime_interpreters_head + 8 <= L->runtime_size);
+    cr_expect(L->unicode_compact_size > L->unicode_ascii_size);
+  }
+  cr_expect_null(layout_builtin(3, 7));
+  cr_expect_null(layout_builtin(3, 13));
+  cr_expect_null(layout_builtin(3, 14));
+  cr_expect_null(layout_builtin(2, 7));
+  cr_expect_null(layout_builtin(4, 8));
+}
+
+/* ---- synthetic _Py_DebugOffsets ----------------------------------------- */
+
+/* Field counts of each section, in order: an independent transcription of
+ * 3.13's pycore_runtime.h and 3.14's pycore_debug_offsets.h. */
+static const int sec313[] = {3, 13, 9, 6, 10, 2, 4, 3, 3, 3, 2, 3, 3, 4, 2};
+static const int sec314[] = {3, 16, 9, 8, 11, 2, 4, 3, 3, 4, 3, 2, 3, 3, 4, 2, 4, 2, 6};
+
+struct blob {
+  unsigned char b[PY_DEBUG_OFFSETS_READ];
+  size_t used;
+  int minor;
+};
+
+static size_t slot_of(const struct blob *x, int sec, int field) {
+  const int *c = x->minor == 13 ? sec313 : sec314;
+  size_t s = 0;
+  for (int i = 0; i < sec; i++)
+    s += (size_t)c[i];
+  return 24 + 8 * (s + (size_t)field);
+}
+
+static void put(struct blob *x, int sec, int field, uint64_t v) {
+  memcpy(x->b + slot_of(x, sec, field), &v, 8);
+}
+
+static uint64_t get(const struct blob *x, int sec, int field) {
+  uint64_t v;
+  memcpy(&v, x->b + slot_of(x, sec, field), 8);
+  return v;
+}
+
+/* A valid, self-consistent blob for 3.minor: every section 4096 bytes,
+ * field j at offset 8*j, then the fingerprinted sections made realistic. */
+static void make_blob(struct blob *x, int minor) {
+  const int *c = minor == 13 ? sec313 : sec314;
+  int n = minor == 13 ? (int)(sizeof sec313 / sizeof *sec313) : (int)(sizeof sec314 / sizeof *sec314);
+  memset(x, 0, sizeof *x);
+  x->minor = minor;
+  memcpy(x->b, "xdebugpy", 8);
+  uint64_t version = 0x030000F0u | ((uint64_t)minor << 16) | (2u << 8); /* 3.minor.2 final */
+  memcpy(x->b + 8, &version, 8);
+  for (int s = 0; s < n; s++) {
+    put(x, s, 0, 4096);
+    for (int j = 1; j < c[s]; j++)
+      put(x, s, j, 8 * (uint64_t)j);
+  }
+  x->used = slot_of(x, n, 0);
+  int py = 5, bytes = minor == 13 ? 12 : 13, uni = bytes + 1, gil = minor == 13 ? 9 : 10;
+  put(x, py, 0, 16);
+  put(x, py, 1, 8);
+  put(x, bytes, 0, 33);
+  put(x, bytes, 1, 16);
+  put(x, bytes, 2, 32);
+  put(x, uni, 0, 64);
+  put(x, uni, 1, 32);
+  put(x, uni, 2, 16);
+  put(x, uni, 3, 40);
+  put(x, 1, gil, 1000);
+  put(x, 1, gil + 1, 0);
+  put(x, 1, gil + 2, 1016);
+  put(x, 1, gil + 3, 1008);
+}
+
+static int parse(const struct blob *x, size_t len, struct py_layout *L, char *why, size_t wl) {
+  return layout_from_debug_offsets(x->b, len, L, why, wl);
+}
+
+Test(debug_offsets, synthetic_valid) {
+  for (int minor = 13; minor <= 14; minor++) {
+    struct blob x;
+    struct py_layout L;
+    char why[256];
+    make_blob(&x, minor);
+    cr_assert_eq(x.used, minor == 13 ? 584u : 760u);
+    int rc = parse(&x, sizeof x.b, &L, why, sizeof why);
+    cr_assert_eq(rc, 0, "3.%d: %s %s", minor, pp_errname(rc), why);
+    cr_expect_str_empty(why);
+    cr_expect_eq(L.minor, minor);
+    cr_expect_eq(L.micro, 2);
+    cr_expect_eq(L.tstate_native_thread_id, 48); /* thread_state field 6 */
+    cr_expect_eq(L.tstate_frame, 32);            /* current_frame, field 4 */
+    cr_expect_eq(L.tstate_size, 64);             /* up to datastack_chunk (field 7) */
+    cr_expect_eq(L.frame_owner, 40);
+    cr_expect_eq(L.frame_size, 41);
+    cr_expect_eq(L.gil_locked, 16);
+    cr_expect_eq(L.gil_holder, 8);
+    cr_expect_eq(L.unicode_ascii_size, 40);
+    cr_expect_eq(L.unicode_compact_size, 56);
+    cr_expect_eq(L.code_tag_mask, minor == 14 ? 3u : 0u);
+    cr_expect_eq(L.owner_skip_mask, minor == 14 ? 0x18u : 0x8u);
+    cr_expect_eq(L.cframe_current_frame, PYL_NONE);
+    cr_expect_eq(L.runtime_gil_locked, PYL_NONE);
+    /* the whole description is needed, not one byte less */
+    cr_expect_eq(parse(&x, x.used, &L, why, sizeof why), 0);
+    cr_expect_eq(parse(&x, x.used - 1, &L, why, sizeof why), PP_EINVAL);
+  }
+}
+
+static void expect_fail(const struct blob *x, size_t len, int want, const char *needle) {
+  struct py_layout L;
+  char why[256] = "";
+  memset(&L, 0x5a, sizeof L);
+  int rc = parse(x, len, &L, why, sizeof why);
+  cr_expect_eq(rc, want, "want %s, got %s (%s)", pp_errname(want), pp_errname(rc), why);
+  cr_expect(strstr(why, needle), "reason \"%s\" lacks \"%s\"", why, needle);
+  cr_expect_eq(((unsigned char *)&L)[0], 0x5a, "output untouched on error");
+}
+
+Test(debug_offsets, rejects_bad_input) {
+  struct blob x;
+  for (int minor = 13; minor <= 14; minor++) {
+    make_blob(&x, minor);
+    x.b[0] = 'X';
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "cookie");
+
+    make_blob(&x, minor);
+    uint64_t v = 0x020712F0;
+    memcpy(x.b + 8, &v, 8);
+    expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "not CPython 3");
+    v = 0x030C01F0;
+    memcpy(x.b + 8, &v, 8);
+    expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "3.12");
+    v = 0x1030D01F0ull;
+    memcpy(x.b + 8, &v, 8);
+    expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "not CPython 3");
+
+    make_blob(&x, minor);
+    v = 1;
+    memcpy(x.b + 16, &v, 8);
+    expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "free-threaded");
+
+    make_blob(&x, minor);
+    put(&x, 2, 6, get(&x, 2, 0)); /* native_thread_id == sizeof(PyThreadState) */
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "thread_state.native_thread_id");
+    make_blob(&x, minor);
+    put(&x, 2, 6, get(&x, 2, 0) - 4); /* field would straddle the end */
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "thread_state.native_thread_id");
+    make_blob(&x, minor);
+    put(&x, 4, 3, UINT64_MAX - 3); /* code qualname: wraps if added */
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "code_object.qualname");
+
+    make_blob(&x, minor);
+    put(&x, 0, 0, (uint64_t)1 << 40);
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "runtime_state.size");
+    make_blob(&x, minor);
+    put(&x, 3, 0, 0);
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "interpreter_frame.size");
+    make_blob(&x, minor);
+    put(&x, 2, 0, (uint64_t)1 << 20);
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "thread_state.size");
+
+    make_blob(&x, minor);
+    put(&x, 5, 0, 24); /* PyObject bigger than its header */
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "PyObject");
+    make_blob(&x, minor);
+    put(&x, minor == 13 ? 13 : 14, 3, 48); /* PyASCIIObject size off */
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "PyASCIIObject");
+    make_blob(&x, minor);
+    put(&x, 1, minor == 13 ? 11 : 12, 900); /* GIL locked before the GIL state */
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "GIL");
+
+    make_blob(&x, minor);
+    expect_fail(&x, 100, PP_EINVAL, "truncated");
+    expect_fail(&x, 10, PP_EINVAL, "truncated");
+  }
+
+  make_blob(&x, 13);
+  uint64_t v = 0x030D00A1; /* 3.13.0a1 */
+  memcpy(x.b + 8, &v, 8);
+  expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "rc2");
+  /* a 3.13-shaped table claiming 3.15: the 3.14 description does not fit */
+  make_blob(&x, 13);
+  v = 0x030F00F0;
+  memcpy(x.b + 8, &v, 8);
+  expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "3.15");
+  cr_expect_eq(layout_from_debug_offsets(NULL, 0, NULL, NULL, 0), PP_EINVAL);
+}
+
+Test(debug_offsets, newer_minor_and_prerelease_warn) {
+  struct blob x;
+  struct py_layout L;
+  char why[256];
+  make_blob(&x, 14);
+  uint64_t v = 0x030F00F0; /* 3.15.0 shaped like 3.14: accepted, with a warning */
+  memcpy(x.b + 8, &v, 8);
+  cr_assert_eq(parse(&x, sizeof x.b, &L, why, sizeof why), 0, "%s", why);
+  cr_expect(strstr(why, "newer"), "%s", why);
+  cr_expect_eq(L.minor, 15);
+  make_blob(&x, 14);
+  v = 0x030E00B2; /* 3.14.0b2 */
+  memcpy(x.b + 8, &v, 8);
+  cr_assert_eq(parse(&x, sizeof x.b, &L, why, sizeof why), 0, "%s", why);
+  cr_expect(strstr(why, "pre-release"), "%s", why);
+  /* why may be NULL */
+  make_blob(&x, 13);
+  cr_expect_eq(layout_from_debug_offsets(x.b, sizeof x.b, &L, NULL, 0), 0);
+}
+
+/* Random corruption never crashes and never yields a table whose sizes do
+ * not cover its offsets. */
+Test(debug_offsets, fuzz) {
+  struct blob x;
+  struct py_layout L;
+  char why[256];
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  int ok = 0;
+  for (int iter = 0; iter < 20000; iter++) {
+    make_blob(&x, 13 + (iter & 1));
+    int flips = 1 + iter % 4;
+    for (int k = 0; k < flips; k++) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      size_t at = 24 + (size_t)(seed >> 33) % (x.used - 24);
+      x.b[at] = (unsigned char)(seed >> 20);
+    }
+    if (parse(&x, sizeof x.b, &L, why, sizeof why) == 0) {
+      ok++;
+      cr_assert(L.tstate_size > 0 && L.tstate_size <= 65536);
+      cr_assert(L.frame_size > 0 && L.frame_size <= 65536);
+      cr_assert(L.code_size > 0 && L.code_size <= 65536);
+      cr_assert(L.runtime_size > 0 && L.interp_size > 0);
+      cr_assert(L.tstate_native_thread_id + 8 <= L.tstate_size);
+      cr_assert(L.frame_owner + 1 <= L.frame_size);
+      cr_assert(L.code_firstlineno + 4 <= L.code_size);
+    }
+  }
+  cr_log_info("fuzz: %d of 20000 corrupted tables still validated", ok);
+}
