@@ -69,11 +69,10 @@ static int read_threads_of(const struct mem_reader *r, const struct py_layout *L
 
 int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                     struct py_thread *out, size_t cap, size_t *n) {
-  unsigned char buf[STRUCT_BUF_MAX];
   uint64_t interps[PY_INTERPRETERS_MAX];
   size_t ninterp = 0;
   *n = 0;
-  if (!struct_len_ok(L->tstate_size) || !struct_len_ok(L->interp_size))
+  if (!struct_len_ok(L->tstate_size))
     return PP_ELAYOUT;
   uint64_t interp;
   int rc = mem_read_u64(r, runtime_addr + (uint64_t)L->runtime_interpreters_head, &interp);
@@ -89,13 +88,22 @@ int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint6
     if (ninterp == PY_INTERPRETERS_MAX)
       return PP_EBOUNDS;
     interps[ninterp++] = interp;
-    size_t len = (size_t)L->interp_size;
-    rc = mem_read(r, interp, buf, len);
+    /* The interpreter state is large (7 KiB on 3.13) and its thread list
+     * head sits near the end: fetch just the two fields, in one call. */
+    if (L->interp_threads_head < 0 || L->interp_next < 0 ||
+        L->interp_threads_head + 8 > L->interp_size || L->interp_next + 8 > L->interp_size)
+      return PP_ELAYOUT;
+    uint64_t head, next;
+    unsigned char hb[8], nb[8];
+    struct mem_read_req reqs[2] = {
+        {interp + (uint64_t)L->interp_threads_head, hb, sizeof hb},
+        {interp + (uint64_t)L->interp_next, nb, sizeof nb},
+    };
+    rc = mem_readv(r, reqs, 2);
     if (rc < 0)
       return rc;
-    uint64_t head, next;
-    buf_u64(buf, len, L->interp_threads_head, &head);
-    buf_u64(buf, len, L->interp_next, &next);
+    memcpy(&head, hb, sizeof head);
+    memcpy(&next, nb, sizeof next);
     rc = read_threads_of(r, L, head, out, cap, n);
     if (rc < 0)
       return rc;

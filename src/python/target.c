@@ -107,6 +107,11 @@ static int choose_layout(const struct mem_reader *r, struct py_target *t, char *
     snprintf(why, whylen, "cannot read the memory of PID %d", (int)t->pid);
     return rrc;
   }
+  if (rrc < 0) {
+    /* Just after exec the loader may not have mapped the data segment yet. */
+    snprintf(why, whylen, "_PyRuntime of PID %d is not readable yet", (int)t->pid);
+    return PP_ENOTREADY;
+  }
   /* 3.13+: the layout is in the target itself. */
   if (rrc == 0 && memcmp(dbg, "xdebugpy", 8) == 0) {
     char reason[256] = "";
