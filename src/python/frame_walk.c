@@ -28,6 +28,34 @@ int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *
   return 0;
 }
 
+int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
+                              const struct py_thread *th, uint64_t frame,
+                              const struct py_raw_frame *leaf) {
+  unsigned char fb[8], cb[8];
+  uint64_t fp_addr = L->cframe_current_frame >= 0 && th->cframe
+                         ? th->cframe + (uint64_t)L->cframe_current_frame
+                         : th->tstate + (uint64_t)L->tstate_frame;
+  struct mem_read_req reqs[2] = {{fp_addr, fb, 8}, {0, cb, 8}};
+  size_t nreq = 1;
+  if (leaf && leaf->addr) {
+    reqs[1].addr = leaf->addr + (uint64_t)L->frame_code;
+    nreq = 2;
+  }
+  int rc = mem_readv(r, reqs, nreq);
+  if (rc < 0)
+    return rc;
+  uint64_t fp, code;
+  memcpy(&fp, fb, 8);
+  if (fp != frame)
+    return PP_ETORN;
+  if (nreq == 2) {
+    memcpy(&code, cb, 8);
+    if ((code & ~L->code_tag_mask) != leaf->code)
+      return PP_ETORN;
+  }
+  return 0;
+}
+
 static int read_threads_of(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
                            struct py_thread *out, size_t cap, size_t *n) {
   unsigned char buf[STRUCT_BUF_MAX];
@@ -48,11 +76,18 @@ static int read_threads_of(const struct mem_reader *r, const struct py_layout *L
     uint64_t fp;
     buf_u64(buf, len, L->tstate_frame, &fp);
     if (L->cframe_current_frame >= 0 && fp != 0) {
+      t->cframe = fp;
       rc = mem_read_u64(r, fp + (uint64_t)L->cframe_current_frame, &fp);
       if (rc < 0)
         return rc;
     }
     t->frame = fp;
+    if (L->tstate_datastack_chunk >= 0 && L->tstate_datastack_top >= 0) {
+      buf_u64(buf, len, L->tstate_datastack_chunk, &t->stack_lo);
+      buf_u64(buf, len, L->tstate_datastack_top, &t->stack_hi);
+      if (t->stack_hi <= t->stack_lo)
+        t->stack_lo = t->stack_hi = 0;
+    }
     (*n)++;
     uint64_t next;
     buf_u64(buf, len, L->tstate_next, &next);
@@ -112,8 +147,39 @@ int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint6
   return *n ? 0 : PP_ENOTREADY;
 }
 
+int frame_window_read(const struct mem_reader *r, const struct py_thread *th, unsigned char *buf,
+                      size_t cap, struct frame_window *win) {
+  memset(win, 0, sizeof *win);
+  if (th->stack_hi == 0 || th->stack_hi <= th->stack_lo)
+    return PP_ENOTFOUND;
+  size_t len = (size_t)(th->stack_hi - th->stack_lo);
+  if (len > cap)
+    len = cap;
+  if (len > FRAME_WINDOW_MAX)
+    len = FRAME_WINDOW_MAX;
+  uint64_t addr = th->stack_hi - len;
+  int rc = mem_read(r, addr, buf, len);
+  if (rc < 0)
+    return rc;
+  win->addr = addr;
+  win->buf = buf;
+  win->len = len;
+  return 0;
+}
+
+/* The frame at addr: from the window when it lies wholly inside, else read. */
+static int frame_fetch(const struct mem_reader *r, const struct frame_window *win, uint64_t addr,
+                       unsigned char *buf, size_t len) {
+  if (win && addr >= win->addr && addr - win->addr <= win->len &&
+      win->len - (addr - win->addr) >= len) {
+    memcpy(buf, win->buf + (addr - win->addr), len);
+    return 0;
+  }
+  return mem_read(r, addr, buf, len);
+}
+
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
-               struct py_raw_frame *out, size_t cap, size_t *n) {
+               const struct frame_window *win, struct py_raw_frame *out, size_t cap, size_t *n) {
   unsigned char buf[STRUCT_BUF_MAX];
   size_t len = (size_t)L->frame_size;
   uint64_t brent_mark = 0; /* Brent's cycle check: remembered address */
@@ -125,7 +191,7 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
   while (frame != 0) {
     if (walked++ >= PY_STACK_MAX || *n >= cap)
       return PP_EBOUNDS;
-    int rc = mem_read(r, frame, buf, len);
+    int rc = frame_fetch(r, win, frame, buf, len);
     if (rc < 0)
       return rc;
     uint64_t code, prev;
@@ -158,6 +224,7 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
         if (off < -2 || off > (int64_t)1 << 30)
           off = -1;
       }
+      out[*n].addr = frame;
       out[*n].code = code;
       out[*n].offset = off;
       (*n)++;

@@ -348,6 +348,17 @@ static int fill_tstate(const struct dbg_ctx *c, struct py_layout *L) {
     rc = dbg_off(c, S, "current_frame", sz, 8, &L->tstate_frame, &L->tstate_size);
   if (rc == 0)
     rc = dbg_off(c, S, "datastack_chunk", sz, 8, &L->tstate_datastack_chunk, &L->tstate_size);
+  /* Not in _Py_DebugOffsets: datastack_top directly follows datastack_chunk
+   * in PyThreadState on 3.11-3.14 (Include/cpython/pystate.h). Only a hint
+   * for reading frames in bulk: a wrong value costs speed, not correctness,
+   * since frames outside the window are read one by one. */
+  if (rc == 0 && L->tstate_datastack_chunk + 16 <= (int64_t)sz) {
+    L->tstate_datastack_top = L->tstate_datastack_chunk + 8;
+    if (L->tstate_size < L->tstate_datastack_top + 8)
+      L->tstate_size = L->tstate_datastack_top + 8;
+  } else {
+    L->tstate_datastack_top = PYL_NONE;
+  }
   L->cframe_current_frame = PYL_NONE;
   return rc;
 }

@@ -49,6 +49,7 @@ const struct py_layout py_layout_tables[] = {
     .tstate_frame = 24,
     .cframe_current_frame = PYL_NONE,
     .tstate_datastack_chunk = PYL_NONE,
+    .tstate_datastack_top = PYL_NONE,
 
     /* frame */
     .frame_size = 108,
@@ -114,6 +115,7 @@ const struct py_layout py_layout_tables[] = {
     .tstate_frame = 24,
     .cframe_current_frame = PYL_NONE,
     .tstate_datastack_chunk = PYL_NONE,
+    .tstate_datastack_top = PYL_NONE,
 
     /* frame */
     .frame_size = 108,
@@ -179,6 +181,7 @@ const struct py_layout py_layout_tables[] = {
     .tstate_frame = 24,
     .cframe_current_frame = PYL_NONE,
     .tstate_datastack_chunk = PYL_NONE,
+    .tstate_datastack_top = PYL_NONE,
 
     /* frame */
     .frame_size = 100,
@@ -236,7 +239,7 @@ const struct py_layout py_layout_tables[] = {
     .gil_holder = PYL_NONE,
 
     /* PyThreadState */
-    .tstate_size = 304,
+    .tstate_size = 312,
     .tstate_next = 8,
     .tstate_interp = 16,
     .tstate_thread_id = 152,
@@ -244,6 +247,7 @@ const struct py_layout py_layout_tables[] = {
     .tstate_frame = 56,
     .cframe_current_frame = 8,
     .tstate_datastack_chunk = 296,
+    .tstate_datastack_top = 304,
 
     /* frame */
     .frame_size = 70,
@@ -301,7 +305,7 @@ const struct py_layout py_layout_tables[] = {
     .gil_holder = 8,
 
     /* PyThreadState */
-    .tstate_size = 240,
+    .tstate_size = 248,
     .tstate_next = 8,
     .tstate_interp = 16,
     .tstate_thread_id = 136,
@@ -309,6 +313,7 @@ const struct py_layout py_layout_tables[] = {
     .tstate_frame = 56,
     .cframe_current_frame = 0,
     .tstate_datastack_chunk = 232,
+    .tstate_datastack_top = 240,
 
     /* frame */
     .frame_size = 71,
@@ -370,7 +375,7 @@ const struct py_layout py_layout_crosscheck_tables[] = {
     .gil_holder = 8,
 
     /* PyThreadState */
-    .tstate_size = 240,
+    .tstate_size = 248,
     .tstate_next = 8,
     .tstate_interp = 16,
     .tstate_thread_id = 152,
@@ -378,6 +383,7 @@ const struct py_layout py_layout_crosscheck_tables[] = {
     .tstate_frame = 72,
     .cframe_current_frame = PYL_NONE,
     .tstate_datastack_chunk = 232,
+    .tstate_datastack_top = 240,
 
     /* frame */
     .frame_size = 71,
@@ -435,7 +441,7 @@ const struct py_layout py_layout_crosscheck_tables[] = {
     .gil_holder = 8,
 
     /* PyThreadState */
-    .tstate_size = 240,
+    .tstate_size = 248,
     .tstate_next = 8,
     .tstate_interp = 16,
     .tstate_thread_id = 152,
@@ -443,6 +449,7 @@ const struct py_layout py_layout_crosscheck_tables[] = {
     .tstate_frame = 72,
     .cframe_current_frame = PYL_NONE,
     .tstate_datastack_chunk = 232,
+    .tstate_datastack_top = 240,
 
     /* frame */
     .frame_size = 75,

@@ -30,6 +30,7 @@ struct sampler {
   struct proc_thread_states *states;    /* owned */
   struct py_thread *threads;            /* owned, PY_THREADS_MAX */
   struct py_raw_frame *raw;             /* owned, PY_STACK_MAX */
+  unsigned char *window;                /* owned, FRAME_WINDOW_MAX: data-stack copy */
   uint32_t *ids;                        /* owned, PY_STACK_MAX */
   uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
   size_t nseen;
@@ -102,31 +103,13 @@ static int build_stack(struct sampler *s, size_t n, uint32_t *stack_id) {
 /* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us. */
 static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame, size_t *n) {
   const struct py_layout *L = &s->t->layout;
-  int rc = frame_walk(s->r, L, frame, s->raw, PY_STACK_MAX, n);
+  struct frame_window win;
+  /* 3.11+: one read of the data-stack chunk serves most frames. */
+  int have_win = frame_window_read(s->r, th, s->window, FRAME_WINDOW_MAX, &win) == 0;
+  int rc = frame_walk(s->r, L, frame, have_win ? &win : NULL, s->raw, PY_STACK_MAX, n);
   if (rc < 0 || s->o->blocking)
     return rc;
-  /* Torn-read check: the thread's current frame, and the leaf frame's code,
-   * must be what we started from. */
-  uint64_t again;
-  rc = py_thread_current_frame(s->r, L, th->tstate, &again);
-  if (rc < 0)
-    return rc;
-  if (again != frame)
-    return PP_ETORN;
-  if (*n > 0 && frame != 0) {
-    struct py_raw_frame leaf;
-    size_t one;
-    rc = frame_walk(s->r, L, frame, &leaf, 1, &one);
-    if (rc == PP_EBOUNDS)
-      rc = 0; /* only the leaf was wanted */
-    if (rc < 0)
-      return rc;
-    /* Only the code object is compared: the leaf's instruction moves on
-     * while a busy loop runs, which changes the line, not the stack. */
-    if (one == 1 && leaf.code != s->raw[0].code)
-      return PP_ETORN;
-  }
-  return 0;
+  return py_thread_check_unchanged(s->r, L, th, frame, *n ? &s->raw[0] : NULL);
 }
 
 /* Errors that end the recording rather than one sample. */
@@ -305,12 +288,14 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
     goto out;
   s.threads = calloc(PY_THREADS_MAX, sizeof *s.threads);
   s.raw = calloc(PY_STACK_MAX, sizeof *s.raw);
+  s.window = malloc(FRAME_WINDOW_MAX);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
   s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
   s.ptid_keys = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_keys);
   s.ptid_vals = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_vals);
   s.ptid_off = -1;
-  if (!s.threads || !s.raw || !s.ids || !s.seen_tids || !s.ptid_keys || !s.ptid_vals) {
+  if (!s.threads || !s.raw || !s.ids || !s.seen_tids || !s.ptid_keys || !s.ptid_vals ||
+      !s.window) {
     rc = PP_ENOMEM;
     goto out;
   }
@@ -373,6 +358,7 @@ out:
   proc_thread_states_free(s.states);
   free(s.threads);
   free(s.raw);
+  free(s.window);
   free(s.ids);
   free(s.seen_tids);
   free(s.ptid_keys);

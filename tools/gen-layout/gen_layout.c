@@ -149,6 +149,7 @@ int main(void) {
 #if PY_VERSION_HEX >= 0x030B0000
   cover(FEND(PyThreadState, native_thread_id));
   cover(FEND(PyThreadState, datastack_chunk));
+  cover(FEND(PyThreadState, datastack_top));
 #endif
 #if PY_VERSION_HEX >= 0x030D0000
   cover(FEND(PyThreadState, current_frame));
@@ -178,8 +179,10 @@ int main(void) {
 #endif
 #if PY_VERSION_HEX >= 0x030B0000
   field("tstate_datastack_chunk", (long)offsetof(PyThreadState, datastack_chunk));
+  field("tstate_datastack_top", (long)offsetof(PyThreadState, datastack_top));
 #else
   none("tstate_datastack_chunk");
+  none("tstate_datastack_top");
 #endif
 
   printf("\n    /* frame */\n");

@@ -20,9 +20,24 @@ struct py_thread {
   uint64_t thread_id;  /* pthread id (tstate->thread_id) */
   uint64_t native_tid; /* kernel tid, 0 when the version does not record it */
   uint64_t frame;      /* current frame address (0: no Python code running) */
+  uint64_t cframe;     /* 3.11-3.12: the _PyCFrame the frame pointer was read from */
+  uint64_t stack_lo;   /* 3.11+: current data-stack chunk [stack_lo, stack_hi), */
+  uint64_t stack_hi;   /*        where most of the thread's frames live; 0 if unknown */
 };
 
+/* A local copy of a stretch of remote memory (a data-stack chunk): frames
+ * that lie wholly inside it are decoded from it instead of read one by one. */
+struct frame_window {
+  uint64_t addr;
+  const unsigned char *buf; /* borrowed */
+  size_t len;
+};
+
+/* Largest stretch of a data-stack chunk copied in one read. */
+#define FRAME_WINDOW_MAX ((size_t)256 << 10)
+
 struct py_raw_frame {
+  uint64_t addr;   /* remote frame address */
   uint64_t code;   /* remote code object address */
   int64_t offset;  /* byte offset of the current instruction, negative if not started */
 };
@@ -32,14 +47,30 @@ struct py_raw_frame {
 int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                     struct py_thread *out, size_t cap, size_t *n);
 
-/* Re-read a thread state's current frame pointer (torn-read check). */
+/* Re-read a thread state's current frame pointer. */
 int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
                             uint64_t *frame);
 
+/* Torn-read check after a walk that started at frame and produced leaf:
+ * re-reads, in one batch, the thread's current frame pointer and the code
+ * object of the frame at leaf->addr. 0 when both are unchanged, PP_ETORN when
+ * the stack moved meanwhile (a call or return). The leaf's instruction is not
+ * compared: a running loop moves it, which changes the line, not the stack. */
+int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
+                              const struct py_thread *th, uint64_t frame,
+                              const struct py_raw_frame *leaf);
+
+/* Copy the top of thread th's current data-stack chunk (up to
+ * FRAME_WINDOW_MAX bytes below stack_hi) into buf (cap bytes) in one read and
+ * describe it in *win. PP_ENOTFOUND when the version has no data stack. */
+int frame_window_read(const struct mem_reader *r, const struct py_thread *th, unsigned char *buf,
+                      size_t cap, struct frame_window *win);
+
 /* Walk the frame chain from frame (leaf) towards the root, writing at most cap
- * frames leaf first into out. PP_EBOUNDS when deeper than cap, PP_ECYCLE on a
- * loop, PP_EFAULT / PP_ELAYOUT when memory does not look like frames. */
+ * frames leaf first into out. Frames inside win (may be NULL) are decoded
+ * from it, others read remotely. PP_EBOUNDS when deeper than cap, PP_ECYCLE on
+ * a loop, PP_EFAULT / PP_ELAYOUT when memory does not look like frames. */
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
-               struct py_raw_frame *out, size_t cap, size_t *n);
+               const struct frame_window *win, struct py_raw_frame *out, size_t cap, size_t *n);
 
 #endif

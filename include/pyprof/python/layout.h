@@ -77,6 +77,8 @@ struct py_layout {
   int32_t cframe_current_frame;    /* 3.11-3.12: _PyCFrame.current_frame; PYL_NONE when
                                       tstate_frame already points at the frame */
   int32_t tstate_datastack_chunk;  /* 3.11+: _PyStackChunk *datastack_chunk; else PYL_NONE */
+  int32_t tstate_datastack_top;    /* 3.11+: PyObject **datastack_top (first free slot of the
+                                      current chunk): frames of the thread lie below it */
 
   /* Frame (PyFrameObject for PY_FRAME_OBJECT, _PyInterpreterFrame otherwise) */
   int32_t frame_size;      /* bytes to read to cover every field below */
