@@ -126,7 +126,47 @@ static int pm_readv(void *ctx, const struct mem_read_req *reqs, size_t n) {
   return 0;
 }
 
-static const struct mem_reader_ops proc_mem_ops = {.read = pm_read, .readv = pm_readv};
+/* One process_vm_readv with one iovec per page, highest page first: the
+ * kernel stops at the first unreadable page and reports what it read. */
+static int pm_read_down(void *ctx, uint64_t hi, void *buf, size_t len, size_t *got) {
+  struct proc_mem *pm = ctx;
+  struct iovec local[PROC_MEM_IOV_MAX], remote[PROC_MEM_IOV_MAX];
+  size_t k = 0, done = 0;
+  uint64_t top = hi;
+  *got = 0;
+  if (pm->use_fallback) {
+    while (done < len) {
+      uint64_t piece = top % 4096 ? top % 4096 : 4096;
+      if (piece > len - done)
+        piece = len - done;
+      if (fallback_read(pm, top - piece, (char *)buf + (len - done - piece), (size_t)piece) < 0)
+        break;
+      done += (size_t)piece;
+      top -= piece;
+    }
+    *got = done;
+    return done ? 0 : PP_EFAULT;
+  }
+  while (done < len && k < PROC_MEM_IOV_MAX) {
+    uint64_t piece = top % 4096 ? top % 4096 : 4096;
+    if (piece > len - done)
+      piece = len - done;
+    local[k] = (struct iovec){(char *)buf + (len - done - piece), (size_t)piece};
+    remote[k] = (struct iovec){(void *)(uintptr_t)(top - piece), (size_t)piece};
+    k++;
+    done += (size_t)piece;
+    top -= piece;
+  }
+  pm->syscalls++;
+  ssize_t n = process_vm_readv(pm->pid, local, k, remote, k, 0);
+  if (n <= 0)
+    return n < 0 ? map_errno(errno, pm->pid) : PP_EFAULT;
+  *got = (size_t)n;
+  return 0;
+}
+
+static const struct mem_reader_ops proc_mem_ops = {
+    .read = pm_read, .readv = pm_readv, .read_down = pm_read_down};
 
 void proc_mem_reader(struct proc_mem *pm, struct mem_reader *out) {
   out->ops = &proc_mem_ops;

@@ -38,6 +38,34 @@ int mem_readv(const struct mem_reader *r, const struct mem_read_req *reqs, size_
   return 0;
 }
 
+#define PAGE 4096u
+
+int mem_read_down(const struct mem_reader *r, uint64_t hi, void *buf, size_t len, size_t *got) {
+  *got = 0;
+  if (len > MEM_READ_MAX)
+    return PP_EBOUNDS;
+  if (hi < len || hi == 0)
+    return PP_EFAULT;
+  if (len == 0)
+    return 0;
+  if (r->ops->read_down)
+    return r->ops->read_down(r->ctx, hi, buf, len, got);
+  /* Generic: page-aligned pieces from the top down. */
+  uint64_t top = hi;
+  int rc = 0;
+  while (*got < len) {
+    uint64_t piece = top % PAGE ? top % PAGE : PAGE;
+    if (piece > len - *got)
+      piece = len - *got;
+    rc = r->ops->read(r->ctx, top - piece, (char *)buf + (len - *got - piece), (size_t)piece);
+    if (rc < 0)
+      break;
+    *got += (size_t)piece;
+    top -= piece;
+  }
+  return *got ? 0 : rc;
+}
+
 int mem_read_u64(const struct mem_reader *r, uint64_t addr, uint64_t *out) {
   unsigned char b[8];
   int rc = mem_read(r, addr, b, sizeof b);

@@ -147,39 +147,67 @@ int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint6
   return *n ? 0 : PP_ENOTREADY;
 }
 
-int frame_window_read(const struct mem_reader *r, const struct py_thread *th, unsigned char *buf,
-                      size_t cap, struct frame_window *win) {
-  memset(win, 0, sizeof *win);
-  if (th->stack_hi == 0 || th->stack_hi <= th->stack_lo)
-    return PP_ENOTFOUND;
-  size_t len = (size_t)(th->stack_hi - th->stack_lo);
-  if (len > cap)
-    len = cap;
-  if (len > FRAME_WINDOW_MAX)
-    len = FRAME_WINDOW_MAX;
-  uint64_t addr = th->stack_hi - len;
-  int rc = mem_read(r, addr, buf, len);
+/* Copy up to want bytes ending at hi into a new window. */
+static int windows_add(struct frame_windows *fw, const struct mem_reader *r, uint64_t hi,
+                       size_t want) {
+  if (fw->n == FRAME_WINDOWS_MAX || fw->cap - fw->used < want || want == 0 || hi < want)
+    return PP_EBOUNDS;
+  size_t got = 0;
+  int rc = mem_read_down(r, hi, fw->buf + fw->used, want, &got);
   if (rc < 0)
     return rc;
-  win->addr = addr;
-  win->buf = buf;
-  win->len = len;
+  /* The valid bytes are the last got of the want reserved. */
+  fw->w[fw->n].addr = hi - got;
+  fw->w[fw->n].off = fw->used + (want - got);
+  fw->w[fw->n].len = got;
+  fw->n++;
+  fw->used += want;
   return 0;
 }
 
-/* The frame at addr: from the window when it lies wholly inside, else read. */
-static int frame_fetch(const struct mem_reader *r, const struct frame_window *win, uint64_t addr,
+void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
+                        const struct py_thread *th, unsigned char *buf, size_t cap) {
+  memset(fw, 0, sizeof *fw);
+  fw->buf = buf;
+  fw->cap = cap;
+  if (th->stack_hi == 0 || th->stack_hi <= th->stack_lo)
+    return;
+  size_t len = (size_t)(th->stack_hi - th->stack_lo);
+  if (len > FRAME_WINDOW_TOP)
+    len = FRAME_WINDOW_TOP;
+  windows_add(fw, r, th->stack_hi, len);
+}
+
+static int window_find(const struct frame_windows *fw, uint64_t addr, size_t len,
+                       const unsigned char **p) {
+  for (size_t i = 0; i < fw->n; i++) {
+    uint64_t a = fw->w[i].addr;
+    if (addr >= a && addr - a <= fw->w[i].len && fw->w[i].len - (addr - a) >= len) {
+      *p = fw->buf + fw->w[i].off + (addr - a);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* The frame at addr: from a window, else a new window copied down from it,
+ * else a plain read. */
+static int frame_fetch(const struct mem_reader *r, struct frame_windows *fw, uint64_t addr,
                        unsigned char *buf, size_t len) {
-  if (win && addr >= win->addr && addr - win->addr <= win->len &&
-      win->len - (addr - win->addr) >= len) {
-    memcpy(buf, win->buf + (addr - win->addr), len);
-    return 0;
+  const unsigned char *p;
+  if (fw) {
+    if (window_find(fw, addr, len, &p) ||
+        (windows_add(fw, r, addr + len, FRAME_WINDOW_MISS) == 0 &&
+         window_find(fw, addr, len, &p))) {
+      memcpy(buf, p, len);
+      return 0;
+    }
   }
   return mem_read(r, addr, buf, len);
 }
 
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
-               const struct frame_window *win, struct py_raw_frame *out, size_t cap, size_t *n) {
+               struct frame_windows *fw, struct py_raw_frame *out, size_t cap, size_t *n) {
   unsigned char buf[STRUCT_BUF_MAX];
   size_t len = (size_t)L->frame_size;
   uint64_t brent_mark = 0; /* Brent's cycle check: remembered address */
@@ -191,7 +219,7 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
   while (frame != 0) {
     if (walked++ >= PY_STACK_MAX || *n >= cap)
       return PP_EBOUNDS;
-    int rc = frame_fetch(r, win, frame, buf, len);
+    int rc = frame_fetch(r, fw, frame, buf, len);
     if (rc < 0)
       return rc;
     uint64_t code, prev;

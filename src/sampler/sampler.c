@@ -30,7 +30,7 @@ struct sampler {
   struct proc_thread_states *states;    /* owned */
   struct py_thread *threads;            /* owned, PY_THREADS_MAX */
   struct py_raw_frame *raw;             /* owned, PY_STACK_MAX */
-  unsigned char *window;                /* owned, FRAME_WINDOW_MAX: data-stack copy */
+  unsigned char *window;                /* owned, FRAME_WINDOWS_BUF: data-stack copies */
   uint32_t *ids;                        /* owned, PY_STACK_MAX */
   uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
   size_t nseen;
@@ -103,10 +103,10 @@ static int build_stack(struct sampler *s, size_t n, uint32_t *stack_id) {
 /* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us. */
 static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame, size_t *n) {
   const struct py_layout *L = &s->t->layout;
-  struct frame_window win;
+  struct frame_windows fw;
   /* 3.11+: one read of the data-stack chunk serves most frames. */
-  int have_win = frame_window_read(s->r, th, s->window, FRAME_WINDOW_MAX, &win) == 0;
-  int rc = frame_walk(s->r, L, frame, have_win ? &win : NULL, s->raw, PY_STACK_MAX, n);
+  frame_windows_init(&fw, s->r, th, s->window, FRAME_WINDOWS_BUF);
+  int rc = frame_walk(s->r, L, frame, &fw, s->raw, PY_STACK_MAX, n);
   if (rc < 0 || s->o->blocking)
     return rc;
   return py_thread_check_unchanged(s->r, L, th, frame, *n ? &s->raw[0] : NULL);
@@ -288,7 +288,7 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
     goto out;
   s.threads = calloc(PY_THREADS_MAX, sizeof *s.threads);
   s.raw = calloc(PY_STACK_MAX, sizeof *s.raw);
-  s.window = malloc(FRAME_WINDOW_MAX);
+  s.window = malloc(FRAME_WINDOWS_BUF);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
   s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
   s.ptid_keys = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_keys);

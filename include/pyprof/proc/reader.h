@@ -26,6 +26,10 @@ struct mem_reader_ops {
   /* Optional batch form; NULL means mem_readv() loops over read(). Every
    * request must be satisfied in full for 0 to be returned. */
   int (*readv)(void *ctx, const struct mem_read_req *reqs, size_t n);
+  /* Optional: read as much as can be read of [hi - len, hi), from the top
+   * down, stopping at the first unreadable page; *got bytes ending at hi are
+   * then valid (at buf + len - *got). NULL: mem_read_down() reads page by page. */
+  int (*read_down)(void *ctx, uint64_t hi, void *buf, size_t len, size_t *got);
 };
 
 struct mem_reader {
@@ -38,6 +42,13 @@ struct mem_reader {
 int mem_read(const struct mem_reader *r, uint64_t addr, void *buf, size_t len);
 /* Bounded batch read, same rules per request. */
 int mem_readv(const struct mem_reader *r, const struct mem_read_req *reqs, size_t n);
+/* Read downwards from hi, page by page, as far as memory is readable (at most
+ * len bytes, bounded like mem_read): *got bytes ending at hi land at the end
+ * of buf. 0 when at least one byte was read, else the error of the top page.
+ * Used to copy a stretch of a thread's data stack in one call without knowing
+ * where its allocation begins. */
+int mem_read_down(const struct mem_reader *r, uint64_t hi, void *buf, size_t len, size_t *got);
+
 /* Helpers for fixed-size fields, decoded with memcpy from a local buffer. */
 int mem_read_u64(const struct mem_reader *r, uint64_t addr, uint64_t *out);
 int mem_read_u32(const struct mem_reader *r, uint64_t addr, uint32_t *out);

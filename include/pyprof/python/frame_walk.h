@@ -25,22 +25,36 @@ struct py_thread {
   uint64_t stack_hi;   /*        where most of the thread's frames live; 0 if unknown */
 };
 
-/* A local copy of a stretch of remote memory (a data-stack chunk): frames
- * that lie wholly inside it are decoded from it instead of read one by one. */
-struct frame_window {
-  uint64_t addr;
-  const unsigned char *buf; /* borrowed */
-  size_t len;
-};
-
-/* Largest stretch of a data-stack chunk copied in one read. */
-#define FRAME_WINDOW_MAX ((size_t)256 << 10)
-
 struct py_raw_frame {
   uint64_t addr;   /* remote frame address */
   uint64_t code;   /* remote code object address */
   int64_t offset;  /* byte offset of the current instruction, negative if not started */
 };
+
+/* Local copies of stretches of remote memory (a thread's data-stack
+ * chunks): frames that lie inside one are decoded from it instead of being
+ * read one by one. The first window is the top of the thread's current chunk;
+ * when a frame is outside every window, a new window is copied downwards from
+ * it (older frames sit below newer ones in a chunk), so a 500-deep stack
+ * spread over several chunks costs a few reads, not 500. */
+#define FRAME_WINDOWS_MAX 16
+#define FRAME_WINDOW_TOP ((size_t)256 << 10)  /* bytes below datastack_top */
+#define FRAME_WINDOW_MISS ((size_t)64 << 10)  /* bytes copied on a miss */
+#define FRAME_WINDOWS_BUF (FRAME_WINDOW_TOP + (FRAME_WINDOWS_MAX - 1) * FRAME_WINDOW_MISS)
+
+struct frame_windows {
+  unsigned char *buf; /* borrowed: caller's storage of cap bytes */
+  size_t cap, used, n;
+  struct {
+    uint64_t addr;    /* remote address of the first byte copied */
+    size_t off, len;  /* where in buf, how many bytes */
+  } w[FRAME_WINDOWS_MAX];
+};
+
+/* Start a new set of windows over buf (cap bytes) for thread th: copies the
+ * top of its current data-stack chunk when the version has one. */
+void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
+                        const struct py_thread *th, unsigned char *buf, size_t cap);
 
 /* List thread states of every interpreter under the runtime at runtime_addr.
  * PP_ENOTREADY when the runtime has no interpreter or thread yet. */
@@ -60,17 +74,11 @@ int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout
                               const struct py_thread *th, uint64_t frame,
                               const struct py_raw_frame *leaf);
 
-/* Copy the top of thread th's current data-stack chunk (up to
- * FRAME_WINDOW_MAX bytes below stack_hi) into buf (cap bytes) in one read and
- * describe it in *win. PP_ENOTFOUND when the version has no data stack. */
-int frame_window_read(const struct mem_reader *r, const struct py_thread *th, unsigned char *buf,
-                      size_t cap, struct frame_window *win);
-
 /* Walk the frame chain from frame (leaf) towards the root, writing at most cap
- * frames leaf first into out. Frames inside win (may be NULL) are decoded
- * from it, others read remotely. PP_EBOUNDS when deeper than cap, PP_ECYCLE on
- * a loop, PP_EFAULT / PP_ELAYOUT when memory does not look like frames. */
+ * frames leaf first into out. With fw (may be NULL), frames are taken from
+ * and added to its windows. PP_EBOUNDS when deeper than cap, PP_ECYCLE on a
+ * loop, PP_EFAULT / PP_ELAYOUT when memory does not look like frames. */
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
-               const struct frame_window *win, struct py_raw_frame *out, size_t cap, size_t *n);
+               struct frame_windows *fw, struct py_raw_frame *out, size_t cap, size_t *n);
 
 #endif
