@@ -54,6 +54,10 @@ static const char record_help[] =
     "                       exact snapshot, at a cost to the target (see README);\n"
     "                       by default threads run on and a stack that changes\n"
     "                       while read is retried once, then counted as failed\n"
+    "      --gil            keep only samples of the thread holding the GIL (what\n"
+    "                       the interpreter is executing); without it every\n"
+    "                       sample still records whether its thread held the GIL,\n"
+    "                       and `pyprof report` shows the GIL share\n"
     "  -q, --quiet          no status line, no summary (errors are still printed)\n"
     "  -h, --help           this help\n"
     "\n"
@@ -215,7 +219,7 @@ static int locate_launched(pid_t child, const struct mem_reader *r, struct py_ta
 }
 
 static void print_summary(const struct sampler_stats *st, const char *out, uint64_t bytes,
-                          uint32_t rate) {
+                          uint32_t rate, int gil_tracked) {
   double secs = (double)st->duration_ns / 1e9;
   uint64_t tot = st->samples + st->failed;
   const char *why = st->stop_reason == SAMPLER_STOP_SIGNAL     ? "interrupted"
@@ -234,6 +238,10 @@ static void print_summary(const struct sampler_stats *st, const char *out, uint6
           (unsigned long long)st->fail.torn, (unsigned long long)st->fail.fault,
           (unsigned long long)st->fail.other, (unsigned long long)st->retries,
           (unsigned long long)st->idle_skipped);
+  if (gil_tracked && st->samples)
+    fprintf(stderr, "pyprof: %.1f%% of samples are of the thread holding the GIL%s\n",
+            100.0 * (double)st->gil_samples / (double)st->samples,
+            st->gil_skipped ? " (--gil: only those were kept)" : "");
   fprintf(stderr, "pyprof: wrote %s (%.1f kB, %.2f bytes/sample); see `pyprof report %s`\n", out,
           (double)bytes / 1024.0, st->samples ? (double)bytes / (double)st->samples : 0.0, out);
 }
@@ -243,7 +251,7 @@ struct record_opts {
   const char *output;
   uint32_t rate;
   double duration;
-  int idle, blocking, quiet;
+  int idle, blocking, gil, quiet;
   char **argv; /* borrowed: program to launch, NULL when attaching */
 };
 
@@ -252,6 +260,7 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
       {"pid", required_argument, 0, 'p'},      {"output", required_argument, 0, 'o'},
       {"rate", required_argument, 0, 'r'},     {"duration", required_argument, 0, 'd'},
       {"idle", no_argument, 0, 'I'},           {"blocking", no_argument, 0, 'B'},
+      {"gil", no_argument, 0, 'G'},
       {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
@@ -295,6 +304,9 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
       break;
     case 'B':
       o->blocking = 1;
+      break;
+    case 'G':
+      o->gil = 1;
       break;
     case 'q':
       o->quiet = 1;
@@ -388,6 +400,12 @@ int cmd_record(int argc, char **argv) {
     goto out;
   }
 
+  int gil_tracked = sampler_gil_tracked(t, &r);
+  if (o.gil && !gil_tracked) {
+    fprintf(stderr, "pyprof: --gil: cannot locate the GIL of Python %d.%d in PID %d\n", t->major,
+            t->minor, (int)o.pid);
+    goto out;
+  }
   if (!o.output) {
     snprintf(outbuf, sizeof outbuf, "pyprof-%d.pyprof", (int)o.pid);
     o.output = outbuf;
@@ -398,7 +416,8 @@ int cmd_record(int argc, char **argv) {
   struct record_header_info h = {
       .py_major = (uint8_t)t->major, .py_minor = (uint8_t)t->minor,
       .py_micro = (uint8_t)t->micro, .pid = (uint32_t)o.pid, .rate_hz = o.rate,
-      .flags = (o.idle ? RECORD_FLAG_IDLE : 0) | (o.blocking ? RECORD_FLAG_BLOCKING : 0),
+      .flags = (o.idle ? RECORD_FLAG_IDLE : 0) | (o.blocking ? RECORD_FLAG_BLOCKING : 0) |
+               (o.gil ? RECORD_FLAG_GIL : 0) | (gil_tracked ? RECORD_FLAG_GIL_TRACKED : 0),
       .start_unix_ns = wall_ns(), .cmdline = cmdline ? cmdline : "", .hostname = host,
       .python_path = t->runtime_path, .rank = -1};
   rc = record_writer_open(&w, o.output, &h);
@@ -414,6 +433,7 @@ int cmd_record(int argc, char **argv) {
 
   struct sampler_opts so = {.pid = o.pid, .child = child, .rate_hz = o.rate,
                             .duration_s = o.duration, .idle = o.idle, .blocking = o.blocking,
+                            .gil_only = o.gil,
                             .status_line = !o.quiet && isatty(2), .output = o.output,
                             .stop = &g_stop};
   int srun = sampler_run(&so, t, &r, w, &st);
@@ -436,7 +456,8 @@ int cmd_record(int argc, char **argv) {
                     "complete chunk\n", o.output, pp_strerror(rc));
   struct stat fst;
   if (!o.quiet)
-    print_summary(&st, o.output, stat(o.output, &fst) == 0 ? (uint64_t)fst.st_size : 0, o.rate);
+    print_summary(&st, o.output, stat(o.output, &fst) == 0 ? (uint64_t)fst.st_size : 0, o.rate,
+                  gil_tracked);
   exit_code = (srun < 0 || rc < 0) ? EXIT_ERR : 0;
 out:
   if (child) {

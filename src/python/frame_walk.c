@@ -28,6 +28,42 @@ int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *
   return 0;
 }
 
+int py_gil_holder(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                  uint64_t interp, uint64_t *gil_state, uint64_t *holder) {
+  unsigned char lb[4], hb[8];
+  uint64_t base;
+  int32_t locked_off, holder_off;
+  *holder = 0;
+  if (L->runtime_gil_locked >= 0 && L->runtime_gil_holder >= 0) {
+    base = runtime_addr;
+    locked_off = L->runtime_gil_locked;
+    holder_off = L->runtime_gil_holder;
+  } else if (L->interp_gil_ptr >= 0 && L->gil_locked >= 0 && L->gil_holder >= 0) {
+    if (*gil_state == 0) {
+      int rc = mem_read_u64(r, interp + (uint64_t)L->interp_gil_ptr, gil_state);
+      if (rc < 0)
+        return rc;
+      if (*gil_state == 0)
+        return PP_ENOTFOUND;
+    }
+    base = *gil_state;
+    locked_off = L->gil_locked;
+    holder_off = L->gil_holder;
+  } else {
+    return PP_ENOTFOUND;
+  }
+  struct mem_read_req reqs[2] = {{base + (uint64_t)locked_off, lb, sizeof lb},
+                                 {base + (uint64_t)holder_off, hb, sizeof hb}};
+  int rc = mem_readv(r, reqs, 2);
+  if (rc < 0)
+    return rc;
+  int32_t locked;
+  memcpy(&locked, lb, sizeof locked);
+  if (locked)
+    memcpy(holder, hb, sizeof *holder);
+  return 0;
+}
+
 int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
                               const struct py_thread *th, uint64_t frame,
                               const struct py_raw_frame *leaf) {
@@ -56,8 +92,8 @@ int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout
   return 0;
 }
 
-static int read_threads_of(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
-                           struct py_thread *out, size_t cap, size_t *n) {
+static int read_threads_of(const struct mem_reader *r, const struct py_layout *L, uint64_t interp,
+                           uint64_t tstate, struct py_thread *out, size_t cap, size_t *n) {
   unsigned char buf[STRUCT_BUF_MAX];
   size_t len = (size_t)L->tstate_size;
   size_t walked = 0;
@@ -70,6 +106,14 @@ static int read_threads_of(const struct mem_reader *r, const struct py_layout *L
     struct py_thread *t = &out[*n];
     memset(t, 0, sizeof *t);
     t->tstate = tstate;
+    t->interp = interp;
+    /* Sanity: a thread state points back at the interpreter that lists it.
+     * A table that does not fit this interpreter fails here, not later as a
+     * plausible-looking but wrong profile. */
+    uint64_t back;
+    buf_u64(buf, len, L->tstate_interp, &back);
+    if (back != interp)
+      return PP_ELAYOUT;
     buf_u64(buf, len, L->tstate_thread_id, &t->thread_id);
     if (L->tstate_native_thread_id >= 0)
       buf_u64(buf, len, L->tstate_native_thread_id, &t->native_tid);
@@ -139,7 +183,7 @@ int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint6
       return rc;
     memcpy(&head, hb, sizeof head);
     memcpy(&next, nb, sizeof next);
-    rc = read_threads_of(r, L, head, out, cap, n);
+    rc = read_threads_of(r, L, interp, head, out, cap, n);
     if (rc < 0)
       return rc;
     interp = next;

@@ -38,6 +38,9 @@ struct sampler {
   uint64_t *ptid_keys;                  /* owned, SEEN_TIDS_MAX: pthread ids resolved... */
   uint32_t *ptid_vals;                  /* owned, SEEN_TIDS_MAX: ...to these tids */
   size_t nptid;
+  uint64_t gil_interp, gil_state;       /* cached GIL state address of gil_interp */
+  uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
+  int gil_known;                        /* this tick's holder was read */
   int64_t t0;
 };
 
@@ -146,6 +149,12 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t 
     if (proc_thread_running(s->states, (pid_t)tid, &running) == 0 && !running)
       flags |= RECORD_SAMPLE_IDLE;
   }
+  if (s->gil_known && th->tstate == s->gil_holder)
+    flags |= RECORD_SAMPLE_GIL;
+  if (s->o->gil_only && !(flags & RECORD_SAMPLE_GIL)) {
+    s->st->gil_skipped++;
+    return 0;
+  }
   if (th->frame == 0)
     return 0; /* no Python code on this thread right now */
   if (s->o->blocking && tid) {
@@ -189,8 +198,11 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t 
   if (tid)
     note_thread(s, tid);
   rc = record_writer_sample(s->w, tid, (uint64_t)t_ns, stack_id, flags);
-  if (rc == 0)
+  if (rc == 0) {
     s->st->samples++;
+    if (flags & RECORD_SAMPLE_GIL)
+      s->st->gil_samples++;
+  }
   return rc;
 }
 
@@ -266,6 +278,14 @@ static int sampler_tick(struct sampler *s, int64_t now) {
     return 0;
   }
   fill_native_tids(s, n);
+  /* One GIL (the main interpreter's) is tracked; threads of a
+   * sub-interpreter with its own GIL are never flagged as holders. */
+  if (s->gil_interp != s->threads[n - 1].interp) {
+    s->gil_interp = s->threads[n - 1].interp;
+    s->gil_state = 0;
+  }
+  s->gil_known = py_gil_holder(s->r, &s->t->layout, s->t->runtime_addr, s->gil_interp,
+                               &s->gil_state, &s->gil_holder) == 0;
   for (size_t i = 0; i < n; i++) {
     rc = sample_thread(s, &s->threads[i], now - s->t0);
     if (rc < 0)
@@ -364,6 +384,16 @@ out:
   free(s.ptid_keys);
   free(s.ptid_vals);
   return rc;
+}
+
+int sampler_gil_tracked(const struct py_target *t, const struct mem_reader *r) {
+  struct py_thread th[PY_INTERPRETERS_MAX];
+  size_t n;
+  uint64_t state = 0, holder;
+  int rc = py_threads_read(r, &t->layout, t->runtime_addr, th, PY_INTERPRETERS_MAX, &n);
+  if (rc < 0 && rc != PP_EBOUNDS)
+    return 0;
+  return py_gil_holder(r, &t->layout, t->runtime_addr, th[n - 1].interp, &state, &holder) == 0;
 }
 
 int sampler_wait_ready(const struct py_target *t, const struct mem_reader *r, pid_t child,

@@ -17,6 +17,7 @@
 
 struct py_thread {
   uint64_t tstate;     /* remote PyThreadState address */
+  uint64_t interp;     /* its PyInterpreterState */
   uint64_t thread_id;  /* pthread id (tstate->thread_id) */
   uint64_t native_tid; /* kernel tid, 0 when the version does not record it */
   uint64_t frame;      /* current frame address (0: no Python code running) */
@@ -60,6 +61,13 @@ void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
  * PP_ENOTREADY when the runtime has no interpreter or thread yet. */
 int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                     struct py_thread *out, size_t cap, size_t *n);
+
+/* The thread state holding the GIL of interpreter interp (3.12+: per
+ * interpreter; before: the runtime's), 0 when the GIL is free. *gil_state
+ * caches the address of the GIL's state (3.12+), 0 on the first call.
+ * PP_ENOTFOUND when the layout does not locate the GIL. */
+int py_gil_holder(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                  uint64_t interp, uint64_t *gil_state, uint64_t *holder);
 
 /* Re-read a thread state's current frame pointer. */
 int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,

@@ -32,6 +32,7 @@ enum {
   RECORD_FLAG_BLOCKING = 1u << 1, /* threads were stopped while read */
   RECORD_FLAG_GIL = 1u << 2,      /* only GIL-holding samples kept */
   RECORD_FLAG_NATIVE = 1u << 3,   /* native frames present */
+  RECORD_FLAG_GIL_TRACKED = 1u << 4, /* samples carry RECORD_SAMPLE_GIL */
 };
 
 enum record_frame_kind {

@@ -19,6 +19,7 @@ struct sampler_opts {
   double duration_s;     /* stop after this long, 0: until exit or signal */
   int idle;              /* keep samples of threads not on a CPU */
   int blocking;          /* stop each thread (ptrace) while reading it */
+  int gil_only;          /* keep only samples of the thread holding the GIL */
   int status_line;       /* redraw a live status line on stderr */
   const char *output;    /* borrowed; shown in the status line */
   volatile sig_atomic_t *stop; /* borrowed; set asynchronously to end sampling */
@@ -44,6 +45,8 @@ struct sampler_stats {
   uint64_t failed;       /* thread stacks that could not be read (after one retry) */
   uint64_t retries;      /* torn reads that succeeded on retry */
   uint64_t idle_skipped; /* thread samples left out because the thread was idle */
+  uint64_t gil_skipped;  /* thread samples left out by --gil */
+  uint64_t gil_samples;  /* samples taken while the thread held the GIL */
   uint64_t late_ticks;   /* ticks that started more than one period late */
   uint64_t threads_seen; /* distinct threads sampled */
   struct sampler_fail fail;
@@ -57,6 +60,10 @@ struct sampler_stats {
  * recording (also in st->error); the record stays valid either way. */
 int sampler_run(const struct sampler_opts *o, const struct py_target *t,
                 const struct mem_reader *r, struct record_writer *w, struct sampler_stats *st);
+
+/* 1 when the GIL holder of t's interpreter can be read (samples then carry
+ * RECORD_SAMPLE_GIL). */
+int sampler_gil_tracked(const struct py_target *t, const struct mem_reader *r);
 
 /* Wait until the interpreter of pid has a thread state (launch mode), at most
  * timeout_s; 0 when ready, PP_ENOTREADY on timeout, PP_EEXITED if pid died. */
