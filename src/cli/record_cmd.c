@@ -18,6 +18,7 @@
 #include "pyprof/proc/launch.h"
 #include "pyprof/proc/proc_info.h"
 #include "pyprof/proc/proc_mem.h"
+#include "pyprof/python/layout.h"
 #include "pyprof/python/target.h"
 #include "pyprof/record/writer.h"
 #include "pyprof/sampler/sampler.h"
@@ -58,6 +59,11 @@ static const char record_help[] =
     "                       the interpreter is executing); without it every\n"
     "                       sample still records whether its thread held the GIL,\n"
     "                       and `pyprof report` shows the GIL share\n"
+    "      --python-version X.Y\n"
+    "                       use pyprof's built-in layout table for 3.X (3.8-3.12)\n"
+    "                       instead of the detected version: for interpreters whose\n"
+    "                       version cannot be detected; a wrong choice is caught\n"
+    "                       (no stack reads) and reported, never recorded\n"
     "  -q, --quiet          no status line, no summary (errors are still printed)\n"
     "  -h, --help           this help\n"
     "\n"
@@ -180,6 +186,15 @@ static void report_locate_error(int rc, pid_t pid, const char *why) {
   }
 }
 
+static void explain_layout_mismatch(pid_t pid, const struct py_target *t) {
+  fprintf(stderr,
+          "pyprof: the memory of PID %d does not match the layout of Python %d.%d.%d (%s; "
+          "version from %s): no stack could be read, so nothing is recorded. This build of "
+          "Python is not supported; please report it with the output of `python -VV`.\n",
+          (int)pid, t->major, t->minor, t->micro, t->layout.source ? t->layout.source : "",
+          t->version_source);
+}
+
 static int64_t wall_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -252,6 +267,7 @@ struct record_opts {
   uint32_t rate;
   double duration;
   int idle, blocking, gil, quiet;
+  int force_minor; /* --python-version 3.X, 0 if not given */
   char **argv; /* borrowed: program to launch, NULL when attaching */
 };
 
@@ -260,7 +276,7 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
       {"pid", required_argument, 0, 'p'},      {"output", required_argument, 0, 'o'},
       {"rate", required_argument, 0, 'r'},     {"duration", required_argument, 0, 'd'},
       {"idle", no_argument, 0, 'I'},           {"blocking", no_argument, 0, 'B'},
-      {"gil", no_argument, 0, 'G'},
+      {"gil", no_argument, 0, 'G'},             {"python-version", required_argument, 0, 'P'},
       {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
   memset(o, 0, sizeof *o);
@@ -307,6 +323,13 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
       break;
     case 'G':
       o->gil = 1;
+      break;
+    case 'P':
+      if (sscanf(optarg, "3.%d", &o->force_minor) != 1 || !layout_builtin(3, o->force_minor)) {
+        fprintf(stderr, "pyprof record: --python-version takes 3.8 to 3.12 (3.13+ carry their "
+                        "own layout), got '%s'\n", optarg);
+        return EXIT_USAGE;
+      }
       break;
     case 'q':
       o->quiet = 1;
@@ -384,6 +407,13 @@ int cmd_record(int argc, char **argv) {
       report_locate_error(rc, o.pid, why);
     goto out;
   }
+  if (o.force_minor) {
+    t->layout = *layout_builtin(3, o.force_minor);
+    t->major = 3;
+    t->minor = o.force_minor;
+    t->micro = 0;
+    snprintf(t->version_source, sizeof t->version_source, "--python-version");
+  }
   if (t->warning[0] && !o.quiet)
     fprintf(stderr, "pyprof: warning: %s\n", t->warning);
   rc = sampler_wait_ready(t, &r, child, child ? READY_TIMEOUT_S : 5.0, &g_stop, &child_status);
@@ -392,6 +422,10 @@ int cmd_record(int argc, char **argv) {
     if (child)
       exit_code = child_exit_code(child_status);
     child = 0;
+    goto out;
+  }
+  if (rc == PP_ELAYOUT) {
+    explain_layout_mismatch(o.pid, t);
     goto out;
   }
   if (rc < 0 && !g_stop) {
@@ -447,7 +481,9 @@ int cmd_record(int argc, char **argv) {
                                .exit_status = child_status >= 0 ? child_exit_code(child_status) : -1};
   rc = record_writer_close(w, &sum);
   w = NULL;
-  if (srun < 0)
+  if (srun == PP_ELAYOUT)
+    explain_layout_mismatch(o.pid, t);
+  else if (srun < 0)
     fprintf(stderr, "pyprof: recording stopped: %s%s; %s keeps what was written before\n",
             pp_strerror(srun), srun == PP_ENOSPC ? " (free space, or write to another disk with -o)" : "",
             o.output);

@@ -19,6 +19,7 @@
 #define STATUS_EVERY_NS 250000000LL
 #define CODE_CACHE_MAX 65536
 #define SEEN_TIDS_MAX 65536
+#define LAYOUT_GIVE_UP 50  /* unreadable stacks, with none readable, before giving up */
 
 struct sampler {
   const struct sampler_opts *o;
@@ -340,6 +341,11 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
       rc = 0;
       break;
     }
+    if (rc == 0 && st->samples == 0 && st->fail.fault >= LAYOUT_GIVE_UP) {
+      /* Nothing but unreadable stacks from the start: the layout does not fit
+       * this interpreter. Stop rather than record garbage. */
+      rc = PP_ELAYOUT;
+    }
     if (rc < 0) {
       st->stop_reason = SAMPLER_STOP_ERROR;
       break;
@@ -402,10 +408,21 @@ int sampler_wait_ready(const struct py_target *t, const struct mem_reader *r, pi
   size_t n;
   int64_t end = now_ns() + (int64_t)(timeout_s * 1e9);
   *child_status = -1;
+  int64_t bad_since = 0;
   while (!*stop) {
     int rc = py_threads_read(r, &t->layout, t->runtime_addr, th, 4, &n);
     if (rc == 0 || rc == PP_EBOUNDS)
       return 0;
+    /* A thread state caught mid-initialisation can look wrong for a moment;
+     * one that stays wrong for a second means the layout does not fit. */
+    if (rc == PP_ELAYOUT || rc == PP_ECYCLE || rc == PP_EFAULT) {
+      if (!bad_since)
+        bad_since = now_ns();
+      else if (now_ns() - bad_since > 1000000000LL)
+        return PP_ELAYOUT;
+    } else {
+      bad_since = 0;
+    }
     if (child) {
       int status;
       if (waitpid(child, &status, WNOHANG) == child) {

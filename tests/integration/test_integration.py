@@ -203,6 +203,32 @@ class Base(unittest.TestCase):
         self.assertIn(b"heavy", r.stdout)
 
 
+    def test_gil_only(self):
+        o = self.record_launch([prog("threads.py"), "2"], ["-r", "200", "--idle", "--gil"])
+        on = on_stack_counts(folded(o))
+        total = sum(folded(o).values())
+        self.assertGreater(total, 100, f"too few samples: {on}")
+        self.assertEqual(on.get("sleeper", 0), 0, f"a sleeping thread cannot hold the GIL: {on}")
+        busy = on.get("busy_a", 0) + on.get("busy_b", 0)
+        self.assertGreater(busy / total, 0.9, f"--gil kept non-holders: {on}")
+
+    def test_launch_wrappers(self):
+        venv = os.path.join(self.tmp, "venv")
+        r = run([self.python, "-m", "venv", "--without-pip", venv])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        script = os.path.join(self.tmp, "run.sh")
+        with open(script, "w") as f:
+            f.write(f'#!/bin/sh\nexec "{self.python}" "$@"\n')
+        os.chmod(script, 0o755)
+        for launcher in ([os.path.join(venv, "bin", "python")], ["env", self.python], [script]):
+            o = self.out("w.pyprof")
+            r = run([PYPROF, "record", "-q", "-o", o, "--", *launcher, prog("split.py"), "1"])
+            self.assertEqual(r.returncode, 0, f"{launcher}: {r.stderr.decode()}")
+            leaves = leaf_counts(folded(o))
+            self.assertGreater(leaves.get("heavy", 0) + leaves.get("light", 0), 50,
+                               f"{launcher}: {leaves}")
+
+
 def _make_cases():
     for label, path, major, minor in interpreters.candidates():
         name = f"Py_{label}"
@@ -365,6 +391,14 @@ class Lifecycle(unittest.TestCase):
         self.assertIn("unsupported Python", err)
         self.assertRegex(err, r"Python 3\.[67]\.\d+")
         self.assertIn("3.8-3.14", err)
+
+    def test_wrong_layout_is_refused(self):
+        # Forcing 3.10's table onto a 3.11 interpreter must end in a clear
+        # error, not in a profile of garbage.
+        r = run([PYPROF, "record", "--python-version", "3.10", "-o", self.o, "--", self.python,
+                 prog("split.py"), "3"])
+        self.assertEqual(r.returncode, 1, r.stderr.decode())
+        self.assertIn(b"does not match the layout of Python 3.10", r.stderr)
 
     def test_usage_errors(self):
         for args in (["record"], ["record", "-r", "fast", "-p", "1"], ["record", "-p", "x"],

@@ -66,7 +66,8 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
 int sampler_gil_tracked(const struct py_target *t, const struct mem_reader *r);
 
 /* Wait until the interpreter of pid has a thread state (launch mode), at most
- * timeout_s; 0 when ready, PP_ENOTREADY on timeout, PP_EEXITED if pid died. */
+ * timeout_s; 0 when ready, PP_ENOTREADY on timeout, PP_EEXITED if pid died,
+ * PP_ELAYOUT when its thread states stay unreadable with this layout. */
 int sampler_wait_ready(const struct py_target *t, const struct mem_reader *r, pid_t child,
                        double timeout_s, volatile sig_atomic_t *stop, int *child_status);
 
