@@ -593,7 +593,8 @@ Test(debug_offsets, synthetic_valid) {
     cr_expect_eq(L.micro, 2);
     cr_expect_eq(L.tstate_native_thread_id, 48); /* thread_state field 6 */
     cr_expect_eq(L.tstate_frame, 32);            /* current_frame, field 4 */
-    cr_expect_eq(L.tstate_size, 64);             /* up to datastack_chunk (field 7) */
+    cr_expect_eq(L.tstate_datastack_top, 64);    /* datastack_chunk's documented neighbour */
+    cr_expect_eq(L.tstate_size, 72);             /* up to datastack_top */
     cr_expect_eq(L.frame_owner, 40);
     cr_expect_eq(L.frame_size, 41);
     cr_expect_eq(L.gil_locked, 16);
