@@ -64,32 +64,44 @@ int py_gil_holder(const struct mem_reader *r, const struct py_layout *L, uint64_
   return 0;
 }
 
-int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
-                              const struct py_thread *th, uint64_t frame,
-                              const struct py_raw_frame *leaf) {
-  unsigned char fb[8], cb[8];
+size_t py_thread_check_prepare(const struct py_layout *L, const struct py_thread *th,
+                               uint64_t frame, const struct py_raw_frame *leaf,
+                               struct py_check *chk, struct mem_read_req reqs[2]) {
   uint64_t fp_addr = L->cframe_current_frame >= 0 && th->cframe
                          ? th->cframe + (uint64_t)L->cframe_current_frame
                          : th->tstate + (uint64_t)L->tstate_frame;
-  struct mem_read_req reqs[2] = {{fp_addr, fb, 8}, {0, cb, 8}};
-  size_t nreq = 1;
-  if (leaf && leaf->addr) {
-    reqs[1].addr = leaf->addr + (uint64_t)L->frame_code;
-    nreq = 2;
-  }
-  int rc = mem_readv(r, reqs, nreq);
-  if (rc < 0)
-    return rc;
+  memset(chk, 0, sizeof *chk);
+  chk->frame = frame;
+  reqs[0] = (struct mem_read_req){fp_addr, chk->fp_buf, 8};
+  if (!leaf || !leaf->addr)
+    return 1;
+  chk->has_leaf = 1;
+  chk->leaf_code = leaf->code;
+  reqs[1] = (struct mem_read_req){leaf->addr + (uint64_t)L->frame_code, chk->code_buf, 8};
+  return 2;
+}
+
+int py_thread_check_result(const struct py_layout *L, const struct py_check *chk) {
   uint64_t fp, code;
-  memcpy(&fp, fb, 8);
-  if (fp != frame)
+  memcpy(&fp, chk->fp_buf, 8);
+  if (fp != chk->frame)
     return PP_ETORN;
-  if (nreq == 2) {
-    memcpy(&code, cb, 8);
-    if ((code & ~L->code_tag_mask) != leaf->code)
+  if (chk->has_leaf) {
+    memcpy(&code, chk->code_buf, 8);
+    if ((code & ~L->code_tag_mask) != chk->leaf_code)
       return PP_ETORN;
   }
   return 0;
+}
+
+int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
+                              const struct py_thread *th, uint64_t frame,
+                              const struct py_raw_frame *leaf) {
+  struct py_check chk;
+  struct mem_read_req reqs[2];
+  size_t n = py_thread_check_prepare(L, th, frame, leaf, &chk, reqs);
+  int rc = mem_readv(r, reqs, n);
+  return rc < 0 ? rc : py_thread_check_result(L, &chk);
 }
 
 static int read_threads_of(const struct mem_reader *r, const struct py_layout *L, uint64_t interp,

@@ -32,6 +32,7 @@ struct sampler {
   struct py_thread *threads;            /* owned, PY_THREADS_MAX */
   struct py_raw_frame *raw;             /* owned, PY_STACK_MAX */
   unsigned char *window;                /* owned, FRAME_WINDOWS_BUF: data-stack copies */
+  unsigned char *fp_bufs;               /* owned, FP_CHECK_MAX * CODE_FP_MAX: fingerprints */
   uint32_t *ids;                        /* owned, PY_STACK_MAX */
   uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
   size_t nseen;
@@ -104,16 +105,51 @@ static int build_stack(struct sampler *s, size_t n, uint32_t *stack_id) {
   return record_writer_stack(s->w, s->ids, n, stack_id);
 }
 
-/* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us. */
+/* Most distinct code objects of one stack re-checked per sample; the rest
+ * are checked on later samples (the set rotates with the stack). */
+#define FP_CHECK_MAX 128
+
+/* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us.
+ * One batched read afterwards serves both the torn-read check and the
+ * stale-code check of every cached code object on the stack. */
 static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame, size_t *n) {
   const struct py_layout *L = &s->t->layout;
   struct frame_windows fw;
+  struct mem_read_req reqs[2 + FP_CHECK_MAX];
+  uint64_t fp_addr[FP_CHECK_MAX];
+  struct py_check chk;
+  int32_t fp_off;
+  size_t fp_len, nreq = 0, nfp = 0;
   /* 3.11+: one read of the data-stack chunk serves most frames. */
   frame_windows_init(&fw, s->r, th, s->window, FRAME_WINDOWS_BUF);
   int rc = frame_walk(s->r, L, frame, &fw, s->raw, PY_STACK_MAX, n);
-  if (rc < 0 || s->o->blocking)
+  if (rc < 0)
     return rc;
-  return py_thread_check_unchanged(s->r, L, th, frame, *n ? &s->raw[0] : NULL);
+  if (!s->o->blocking)
+    nreq = py_thread_check_prepare(L, th, frame, *n ? &s->raw[0] : NULL, &chk, reqs);
+  code_fp_span(L, &fp_off, &fp_len);
+  for (size_t i = 0; i < *n && nfp < FP_CHECK_MAX; i++) {
+    uint64_t code = s->raw[i].code;
+    size_t j;
+    for (j = 0; j < nfp && fp_addr[j] != code; j++)
+      ;
+    if (j < nfp || !code_cache_peek(s->codes, code))
+      continue;
+    fp_addr[nfp] = code;
+    reqs[nreq++] = (struct mem_read_req){code + (uint64_t)fp_off, s->fp_bufs + nfp * CODE_FP_MAX,
+                                         fp_len};
+    nfp++;
+  }
+  if (nreq == 0)
+    return 0;
+  rc = mem_readv(s->r, reqs, nreq);
+  if (rc < 0)
+    return rc;
+  if (!s->o->blocking && (rc = py_thread_check_result(L, &chk)) < 0)
+    return rc;
+  for (size_t j = 0; j < nfp; j++)
+    code_cache_check(s->codes, L, fp_addr[j], s->fp_bufs + j * CODE_FP_MAX);
+  return 0;
 }
 
 /* Errors that end the recording rather than one sample. */
@@ -310,13 +346,14 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   s.threads = calloc(PY_THREADS_MAX, sizeof *s.threads);
   s.raw = calloc(PY_STACK_MAX, sizeof *s.raw);
   s.window = malloc(FRAME_WINDOWS_BUF);
+  s.fp_bufs = malloc(FP_CHECK_MAX * CODE_FP_MAX);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
   s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
   s.ptid_keys = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_keys);
   s.ptid_vals = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_vals);
   s.ptid_off = -1;
   if (!s.threads || !s.raw || !s.ids || !s.seen_tids || !s.ptid_keys || !s.ptid_vals ||
-      !s.window) {
+      !s.window || !s.fp_bufs) {
     rc = PP_ENOMEM;
     goto out;
   }
@@ -385,6 +422,7 @@ out:
   free(s.threads);
   free(s.raw);
   free(s.window);
+  free(s.fp_bufs);
   free(s.ids);
   free(s.seen_tids);
   free(s.ptid_keys);

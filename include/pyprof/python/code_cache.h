@@ -11,8 +11,12 @@
 #include "pyprof/python/layout.h"
 #include "pyprof/python/linetable.h"
 
+/* Most bytes of a code object kept as its fingerprint. */
+#define CODE_FP_MAX 64
+
 struct code_info {
   uint64_t addr;          /* remote code object address (the key) */
+  unsigned char fp[CODE_FP_MAX]; /* the code's name/file/line-table pointers when loaded */
   char *name;             /* owned; qualified name where the version has one */
   char *file;             /* owned; co_filename */
   int32_t firstline;      /* co_firstlineno */
@@ -31,8 +35,24 @@ void code_cache_free(struct code_cache *c);
  * owned by the cache and valid until the next code_cache_get. */
 int code_cache_get(struct code_cache *c, const struct mem_reader *r, const struct py_layout *L,
                    uint64_t code_type, uint64_t addr, struct code_info **out);
+/* Stale entries. A code object can be freed and another allocated at the
+ * same address (module bodies after import, exec'd code), so a cached entry
+ * must be re-checked against memory. Its fingerprint is the span of the code
+ * object holding its name, file name and line-table pointers (a new object
+ * has new ones). code_fp_span gives that span for a layout; callers read it
+ * (batched with their other reads) and pass the bytes to code_cache_check,
+ * which drops the entry when they differ. 1: still valid or not cached, 0:
+ * dropped (the next code_cache_get reloads it). */
+void code_fp_span(const struct py_layout *L, int32_t *off, size_t *len);
+int code_cache_check(struct code_cache *c, const struct py_layout *L, uint64_t addr,
+                     const void *fp);
+/* The cached entry for addr, or NULL; never reads. */
+struct code_info *code_cache_peek(struct code_cache *c, uint64_t addr);
+
 /* Entries currently held / misses so far. */
 size_t code_cache_size(const struct code_cache *c);
 uint64_t code_cache_misses(const struct code_cache *c);
+/* Entries dropped as stale so far. */
+uint64_t code_cache_stale(const struct code_cache *c);
 
 #endif

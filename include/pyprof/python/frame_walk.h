@@ -82,6 +82,19 @@ int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout
                               const struct py_thread *th, uint64_t frame,
                               const struct py_raw_frame *leaf);
 
+/* The same check in two halves, so a caller can batch its reads with others:
+ * prepare fills up to 2 requests (returns how many) pointing into *chk;
+ * after they are read, result gives 0 or PP_ETORN. */
+struct py_check {
+  unsigned char fp_buf[8], code_buf[8]; /* filled by the reads */
+  uint64_t frame, leaf_code;
+  int has_leaf;
+};
+size_t py_thread_check_prepare(const struct py_layout *L, const struct py_thread *th,
+                               uint64_t frame, const struct py_raw_frame *leaf,
+                               struct py_check *chk, struct mem_read_req reqs[2]);
+int py_thread_check_result(const struct py_layout *L, const struct py_check *chk);
+
 /* Walk the frame chain from frame (leaf) towards the root, writing at most cap
  * frames leaf first into out. With fw (may be NULL), frames are taken from
  * and added to its windows. PP_EBOUNDS when deeper than cap, PP_ECYCLE on a

@@ -21,17 +21,20 @@ def busy_b(end):
 
 
 def sleeper(end):
-    while time.monotonic() < end:
-        time.sleep(0.05)
+    # One long sleep: this thread never runs again, so it must never be
+    # sampled without --idle. It is a daemon: the process ends without it.
+    time.sleep(3600)
 
 
 def main(duration):
     end = time.monotonic() + duration
-    ts = [threading.Thread(target=f, args=(end,), name=f.__name__) for f in (busy_a, busy_b, sleeper)]
-    for t in ts:
+    busy = [threading.Thread(target=f, args=(end,), name=f.__name__) for f in (busy_a, busy_b)]
+    sleepy = threading.Thread(target=sleeper, args=(end,), name="sleeper", daemon=True)
+    sleepy.start()
+    for t in busy:
         t.start()
     print("ready", flush=True)
-    for t in ts:
+    for t in busy:
         t.join()
 
 
