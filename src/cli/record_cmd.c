@@ -102,6 +102,9 @@ static void install_signals(void) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+  /* Past a file size limit (ulimit -f) writes fail with EFBIG, which the
+   * writer reports, instead of the signal killing pyprof mid-chunk. */
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 /* "100", "1k", "10K", "2.5k", "1000hz" -> Hz; 0 on error. */
@@ -253,6 +256,9 @@ static void print_summary(const struct sampler_stats *st, const char *out, uint6
           (unsigned long long)st->fail.torn, (unsigned long long)st->fail.fault,
           (unsigned long long)st->fail.other, (unsigned long long)st->retries,
           (unsigned long long)st->idle_skipped);
+  if (st->reattached)
+    fprintf(stderr, "pyprof: the target replaced its program image (exec) %llu time(s); pyprof "
+                    "found the new interpreter and went on\n", (unsigned long long)st->reattached);
   if (gil_tracked && st->samples)
     fprintf(stderr, "pyprof: %.1f%% of samples are of the thread holding the GIL%s\n",
             100.0 * (double)st->gil_samples / (double)st->samples,

@@ -29,6 +29,7 @@ int launch_child(char *const argv[], pid_t *pid, int *errno_out) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
+    signal(SIGXFSZ, SIG_DFL);
     execvp(argv[0], argv);
     int e = errno;
     ssize_t wr = write(fds[1], &e, sizeof e);

@@ -233,6 +233,31 @@ int proc_cmdline(pid_t pid, char **out) {
   return *out ? 0 : PP_ENOMEM;
 }
 
+int proc_starttime(pid_t pid, uint64_t *out) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return PP_ENOPROC;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return PP_ENOPROC;
+  buf[n] = 0;
+  /* Fields after the command name: state is field 3, starttime field 22. */
+  char *p = strrchr(buf, ')');
+  if (!p)
+    return PP_EIO;
+  p++;
+  for (int field = 3; field < 22; field++) {
+    p = strchr(p + 1, ' ');
+    if (!p)
+      return PP_EIO;
+  }
+  *out = strtoull(p + 1, NULL, 10);
+  return 0;
+}
+
 int proc_alive(pid_t pid) {
   char path[64], buf[512];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);

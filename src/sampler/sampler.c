@@ -20,10 +20,14 @@
 #define CODE_CACHE_MAX 65536
 #define SEEN_TIDS_MAX 65536
 #define LAYOUT_GIVE_UP 50  /* unreadable stacks, with none readable, before giving up */
+#define RELOCATE_AFTER 20  /* bad ticks after good ones before looking for the interpreter anew */
 
 struct sampler {
   const struct sampler_opts *o;
-  const struct py_target *t;
+  const struct py_target *t;            /* the target in force: points at tgt */
+  struct py_target *tgt;                /* owned copy, replaced when the target execs */
+  uint64_t starttime;                   /* identity of the target process */
+  uint64_t bad_ticks;                   /* consecutive ticks without a readable thread list */
   const struct mem_reader *r;
   struct record_writer *w;
   struct sampler_stats *st;
@@ -253,7 +257,36 @@ static int target_gone(struct sampler *s) {
     }
     return 0;
   }
-  return !proc_alive(s->o->pid);
+  uint64_t st;
+  /* Same pid, different start time: ours exited and the pid was reused. */
+  if (!proc_alive(s->o->pid) || proc_starttime(s->o->pid, &st) < 0 || st != s->starttime)
+    return 1;
+  return 0;
+}
+
+/* The thread list stayed unreadable after samples had been read: the target
+ * probably exec'd (a new image, a new _PyRuntime). Find the interpreter anew;
+ * everything cached about the old image goes. */
+static void relocate(struct sampler *s) {
+  char why[512];
+  struct py_target *nt = malloc(sizeof *nt); /* owned until swapped in */
+  s->bad_ticks = 0;
+  if (!nt)
+    return;
+  if (py_target_locate(s->o->pid, s->r, nt, why, sizeof why) < 0) {
+    free(nt);
+    return;
+  }
+  free(s->tgt);
+  s->tgt = nt;
+  s->t = nt;
+  code_cache_free(s->codes);
+  s->codes = NULL;
+  code_cache_new(CODE_CACHE_MAX, &s->codes);
+  s->ptid_off = -1;
+  s->nptid = 0;
+  s->gil_interp = s->gil_state = 0;
+  s->st->reattached++;
 }
 
 static void status_line(struct sampler *s, int64_t now) {
@@ -304,16 +337,20 @@ static void fill_native_tids(struct sampler *s, size_t n) {
 static int sampler_tick(struct sampler *s, int64_t now) {
   size_t n = 0;
   s->st->ticks++;
+  if (!s->codes)
+    return PP_ENOMEM;
   int rc = py_threads_read(s->r, &s->t->layout, s->t->runtime_addr, s->threads, PY_THREADS_MAX, &n);
-  if (rc == PP_ENOTREADY)
-    return 0; /* between interpreters: starting or finalizing */
   if (rc == PP_EEXITED || rc == PP_ENOPROC)
     return PP_EEXITED;
   if (rc < 0) {
-    /* The thread list itself was caught mid-change. */
-    count_failure(s, rc);
+    /* Starting, finalizing, the list caught mid-change, or a new image. */
+    if (rc != PP_ENOTREADY)
+      count_failure(s, rc);
+    if (++s->bad_ticks >= RELOCATE_AFTER && s->st->samples > 0)
+      relocate(s);
     return 0;
   }
+  s->bad_ticks = 0;
   fill_native_tids(s, n);
   /* One GIL (the main interpreter's) is tracked; threads of a
    * sub-interpreter with its own GIL are never flagged as holders. */
@@ -333,10 +370,21 @@ static int sampler_tick(struct sampler *s, int64_t now) {
 
 int sampler_run(const struct sampler_opts *o, const struct py_target *t,
                 const struct mem_reader *r, struct record_writer *w, struct sampler_stats *st) {
-  struct sampler s = {.o = o, .t = t, .r = r, .w = w, .st = st};
+  struct sampler s = {.o = o, .r = r, .w = w, .st = st};
   int rc;
   memset(st, 0, sizeof *st);
   st->child_status = -1;
+  s.tgt = malloc(sizeof *s.tgt);
+  if (!s.tgt) {
+    rc = PP_ENOMEM;
+    goto out;
+  }
+  *s.tgt = *t;
+  s.t = s.tgt;
+  if (proc_starttime(o->pid, &s.starttime) < 0) {
+    rc = PP_EEXITED;
+    goto out;
+  }
   rc = code_cache_new(CODE_CACHE_MAX, &s.codes);
   if (rc < 0)
     goto out;
@@ -417,6 +465,7 @@ out:
   if (o->status_line && s.t0)
     fprintf(stderr, "\r\033[K");
   st->error = rc;
+  free(s.tgt);
   code_cache_free(s.codes);
   proc_thread_states_free(s.states);
   free(s.threads);

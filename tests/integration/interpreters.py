@@ -39,3 +39,9 @@ def candidates():
 
 def present(path):
     return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def candidates_paths(*labels):
+    """Paths of the named candidates, in the order asked."""
+    by = {c[0]: c[1] for c in candidates()}
+    return [by[l] for l in labels if l in by]

@@ -38,6 +38,9 @@ int proc_thread_running(struct proc_thread_states *ts, pid_t tid, int *running);
 /* Command line of pid with spaces between arguments, malloc'd into *out
  * (caller frees); at most 4096 bytes. */
 int proc_cmdline(pid_t pid, char **out);
+/* Start time of pid (clock ticks since boot, /proc/PID/stat field 22): with
+ * the pid, it identifies a process even if the pid is later reused. */
+int proc_starttime(pid_t pid, uint64_t *out);
 /* 1 when pid exists (and is not a zombie), 0 otherwise. */
 int proc_alive(pid_t pid);
 /* Resolve a path seen in the target's mount namespace: /proc/PID/root/PATH

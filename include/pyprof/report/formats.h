@@ -40,10 +40,19 @@ const struct report_format *report_format_find(const char *name);
 int report_write_top(const struct profile *p, const struct report_options *o, FILE *out);
 int report_write_folded(const struct profile *p, const struct report_options *o, FILE *out);
 int report_write_pstats(const struct profile *p, const struct report_options *o, FILE *out);
+int report_write_flamegraph(const struct profile *p, const struct report_options *o, FILE *out);
+int report_write_speedscope(const struct profile *p, const struct report_options *o, FILE *out);
 
 /* Function ids sorted for display: by own (or total) samples descending, then
  * the other count, then name, file, line. *out is malloc'd (caller frees) and
  * holds p->nfuncs ids. Shared by top and pstats so that their rankings agree. */
 int report_rank_funcs(const struct profile *p, enum report_sort sort, uint32_t **out);
+
+struct textbuf; /* report/escape.h */
+
+/* Append the label of thread t ("MainThread (tid 12)", "tid 12"; with several
+ * files prefixed "rank R pid P: ") to b, unescaped: the name comes from the
+ * target, so the caller escapes it for its format. 0 or PP_ENOMEM. */
+int report_thread_label(struct textbuf *b, const struct profile *p, uint32_t t);
 
 #endif

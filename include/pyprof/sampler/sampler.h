@@ -49,6 +49,7 @@ struct sampler_stats {
   uint64_t gil_samples;  /* samples taken while the thread held the GIL */
   uint64_t late_ticks;   /* ticks that started more than one period late */
   uint64_t threads_seen; /* distinct threads sampled */
+  uint64_t reattached;   /* times the interpreter was found anew (the target exec'd) */
   struct sampler_fail fail;
   int64_t duration_ns;   /* from first tick to stop */
   enum sampler_stop stop_reason;
