@@ -129,7 +129,9 @@ class Base(unittest.TestCase):
         a, b = on.get("busy_a", 0), on.get("busy_b", 0)
         self.assertGreater(a + b, 100, f"too few busy samples: {on}")
         self.assertAlmostEqual(100.0 * a / (a + b), 50.0, delta=12.0, msg=f"uneven busy threads: {on}")
-        self.assertEqual(on.get("sleeper", 0), 0, f"idle thread sampled without --idle: {on}")
+        # The sleeper runs only for the instant between its start and its one
+        # sleep() call: at most a sample or two may land there.
+        self.assertLessEqual(on.get("sleeper", 0), 2, f"idle thread sampled without --idle: {on}")
         o = self.record_launch([prog("threads.py"), "2"], ["-r", "200", "--idle"])
         on = on_stack_counts(folded(o))
         self.assertGreater(on.get("sleeper", 0), 50, f"--idle did not keep the sleeper: {on}")
