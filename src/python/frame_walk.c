@@ -1,5 +1,6 @@
 #include "pyprof/python/frame_walk.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "pyprof/common/error.h"
@@ -8,6 +9,40 @@
 #define STRUCT_BUF_MAX 4096
 
 static int struct_len_ok(int32_t size) { return size > 0 && size <= STRUCT_BUF_MAX; }
+
+/* Decode one thread state copied into buf. For 3.11-3.12 t->frame is left 0
+ * and t->cframe set: the frame pointer is one more read away. */
+static int thread_from_buf(const struct py_layout *L, uint64_t interp, uint64_t tstate,
+                           const unsigned char *buf, size_t len, struct py_thread *t,
+                           uint64_t *next) {
+  memset(t, 0, sizeof *t);
+  t->tstate = tstate;
+  t->interp = interp;
+  /* Sanity: a thread state points back at the interpreter that lists it.
+   * A table that does not fit this interpreter fails here, not later as a
+   * plausible-looking but wrong profile. */
+  uint64_t back, fp;
+  buf_u64(buf, len, L->tstate_interp, &back);
+  if (back != interp)
+    return PP_ELAYOUT;
+  buf_u64(buf, len, L->tstate_thread_id, &t->thread_id);
+  if (L->tstate_native_thread_id >= 0)
+    buf_u64(buf, len, L->tstate_native_thread_id, &t->native_tid);
+  buf_u64(buf, len, L->tstate_frame, &fp);
+  if (L->cframe_current_frame >= 0)
+    t->cframe = fp;
+  else
+    t->frame = fp;
+  if (L->tstate_datastack_chunk >= 0 && L->tstate_datastack_top >= 0) {
+    buf_u64(buf, len, L->tstate_datastack_chunk, &t->stack_lo);
+    buf_u64(buf, len, L->tstate_datastack_top, &t->stack_hi);
+    if (t->stack_hi <= t->stack_lo)
+      t->stack_lo = t->stack_hi = 0;
+  }
+  buf_u64(buf, len, L->tstate_next, next);
+  return 0;
+}
+
 
 int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
                             uint64_t *frame) {
@@ -28,40 +63,126 @@ int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *
   return 0;
 }
 
+int py_gil_locate(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                  uint64_t interp, uint64_t *gil_state, struct py_gil_loc *loc) {
+  memset(loc, 0, sizeof *loc);
+  if (L->runtime_gil_locked >= 0 && L->runtime_gil_holder >= 0) {
+    loc->locked = runtime_addr + (uint64_t)L->runtime_gil_locked;
+    loc->holder = runtime_addr + (uint64_t)L->runtime_gil_holder;
+    return 0;
+  }
+  if (L->interp_gil_ptr < 0 || L->gil_locked < 0 || L->gil_holder < 0)
+    return PP_ENOTFOUND;
+  if (*gil_state == 0) {
+    int rc = mem_read_u64(r, interp + (uint64_t)L->interp_gil_ptr, gil_state);
+    if (rc < 0)
+      return rc;
+    if (*gil_state == 0)
+      return PP_ENOTFOUND;
+  }
+  loc->locked = *gil_state + (uint64_t)L->gil_locked;
+  loc->holder = *gil_state + (uint64_t)L->gil_holder;
+  return 0;
+}
+
+static uint64_t gil_decode(const unsigned char lb[4], const unsigned char hb[8]) {
+  int32_t locked;
+  uint64_t holder = 0;
+  memcpy(&locked, lb, sizeof locked);
+  if (locked)
+    memcpy(&holder, hb, sizeof holder);
+  return holder;
+}
+
 int py_gil_holder(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                   uint64_t interp, uint64_t *gil_state, uint64_t *holder) {
   unsigned char lb[4], hb[8];
-  uint64_t base;
-  int32_t locked_off, holder_off;
+  struct py_gil_loc loc;
   *holder = 0;
-  if (L->runtime_gil_locked >= 0 && L->runtime_gil_holder >= 0) {
-    base = runtime_addr;
-    locked_off = L->runtime_gil_locked;
-    holder_off = L->runtime_gil_holder;
-  } else if (L->interp_gil_ptr >= 0 && L->gil_locked >= 0 && L->gil_holder >= 0) {
-    if (*gil_state == 0) {
-      int rc = mem_read_u64(r, interp + (uint64_t)L->interp_gil_ptr, gil_state);
-      if (rc < 0)
-        return rc;
-      if (*gil_state == 0)
-        return PP_ENOTFOUND;
-    }
-    base = *gil_state;
-    locked_off = L->gil_locked;
-    holder_off = L->gil_holder;
-  } else {
-    return PP_ENOTFOUND;
-  }
-  struct mem_read_req reqs[2] = {{base + (uint64_t)locked_off, lb, sizeof lb},
-                                 {base + (uint64_t)holder_off, hb, sizeof hb}};
-  int rc = mem_readv(r, reqs, 2);
+  int rc = py_gil_locate(r, L, runtime_addr, interp, gil_state, &loc);
   if (rc < 0)
     return rc;
-  int32_t locked;
-  memcpy(&locked, lb, sizeof locked);
-  if (locked)
-    memcpy(holder, hb, sizeof *holder);
+  struct mem_read_req reqs[2] = {{loc.locked, lb, sizeof lb}, {loc.holder, hb, sizeof hb}};
+  rc = mem_readv(r, reqs, 2);
+  if (rc < 0)
+    return rc;
+  *holder = gil_decode(lb, hb);
   return 0;
+}
+
+int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                      struct py_thread *th, size_t n, const struct py_gil_loc *gil,
+                      uint64_t *gil_holder) {
+  enum { FIXED = 3 };
+  struct mem_read_req reqs[FIXED + 2 * PY_REREAD_MAX + 2];
+  unsigned char fixed[FIXED][8], cf[PY_REREAD_MAX][8], lb[4], hb[8];
+  unsigned char *bufs = NULL; /* owned: n thread-state copies */
+  size_t len = (size_t)L->tstate_size, k = 0;
+  int rc = 0;
+  if (n == 0 || n > PY_REREAD_MAX || !struct_len_ok(L->tstate_size) || L->interp_threads_head < 0 ||
+      L->interp_next < 0)
+    return PP_ENOTFOUND;
+  uint64_t interp = th[0].interp;
+  bufs = malloc(n * len);
+  if (!bufs)
+    return PP_ENOMEM;
+  reqs[k++] = (struct mem_read_req){runtime_addr + (uint64_t)L->runtime_interpreters_head, fixed[0], 8};
+  reqs[k++] = (struct mem_read_req){interp + (uint64_t)L->interp_threads_head, fixed[1], 8};
+  reqs[k++] = (struct mem_read_req){interp + (uint64_t)L->interp_next, fixed[2], 8};
+  for (size_t i = 0; i < n; i++) {
+    if (th[i].interp != interp) {
+      rc = PP_ENOTFOUND; /* several interpreters: the slow path handles them */
+      goto out;
+    }
+    reqs[k++] = (struct mem_read_req){th[i].tstate, bufs + i * len, len};
+    /* 3.11-3.12: the frame pointer sits behind the previous tick's cframe; if
+     * the cframe changed, that thread is re-read below. */
+    if (th[i].cframe)
+      reqs[k++] = (struct mem_read_req){th[i].cframe + (uint64_t)L->cframe_current_frame, cf[i], 8};
+  }
+  if (gil) {
+    reqs[k++] = (struct mem_read_req){gil->locked, lb, sizeof lb};
+    reqs[k++] = (struct mem_read_req){gil->holder, hb, sizeof hb};
+  }
+  rc = mem_readv(r, reqs, k);
+  if (rc < 0) {
+    rc = rc == PP_EEXITED || rc == PP_ENOPROC ? rc : PP_ENOTFOUND;
+    goto out;
+  }
+  uint64_t head, thead, inext;
+  memcpy(&head, fixed[0], 8);
+  memcpy(&thead, fixed[1], 8);
+  memcpy(&inext, fixed[2], 8);
+  if (head != interp || inext != 0 || thead != th[0].tstate) {
+    rc = PP_ENOTFOUND;
+    goto out;
+  }
+  struct py_thread fresh[PY_REREAD_MAX];
+  for (size_t i = 0; i < n; i++) {
+    struct py_thread t;
+    uint64_t next, old_cframe = th[i].cframe;
+    rc = thread_from_buf(L, interp, th[i].tstate, bufs + i * len, len, &t, &next);
+    if (rc < 0 || next != (i + 1 < n ? th[i + 1].tstate : 0)) {
+      rc = PP_ENOTFOUND; /* the list changed: walk it afresh */
+      goto out;
+    }
+    if (t.cframe) {
+      if (t.cframe == old_cframe)
+        memcpy(&t.frame, cf[i], 8);
+      else if ((rc = mem_read_u64(r, t.cframe + (uint64_t)L->cframe_current_frame, &t.frame)) < 0)
+        goto out;
+    }
+    if (!t.native_tid)
+      t.native_tid = th[i].native_tid; /* 3.8-3.10: resolved by the caller, keep it */
+    fresh[i] = t;
+  }
+  memcpy(th, fresh, n * sizeof *th);
+  if (gil)
+    *gil_holder = gil_decode(lb, hb);
+  rc = 0;
+out:
+  free(bufs);
+  return rc;
 }
 
 size_t py_thread_check_prepare(const struct py_layout *L, const struct py_thread *th,
@@ -116,37 +237,16 @@ static int read_threads_of(const struct mem_reader *r, const struct py_layout *L
     if (rc < 0)
       return rc;
     struct py_thread *t = &out[*n];
-    memset(t, 0, sizeof *t);
-    t->tstate = tstate;
-    t->interp = interp;
-    /* Sanity: a thread state points back at the interpreter that lists it.
-     * A table that does not fit this interpreter fails here, not later as a
-     * plausible-looking but wrong profile. */
-    uint64_t back;
-    buf_u64(buf, len, L->tstate_interp, &back);
-    if (back != interp)
-      return PP_ELAYOUT;
-    buf_u64(buf, len, L->tstate_thread_id, &t->thread_id);
-    if (L->tstate_native_thread_id >= 0)
-      buf_u64(buf, len, L->tstate_native_thread_id, &t->native_tid);
-    uint64_t fp;
-    buf_u64(buf, len, L->tstate_frame, &fp);
-    if (L->cframe_current_frame >= 0 && fp != 0) {
-      t->cframe = fp;
-      rc = mem_read_u64(r, fp + (uint64_t)L->cframe_current_frame, &fp);
+    uint64_t next;
+    rc = thread_from_buf(L, interp, tstate, buf, len, t, &next);
+    if (rc < 0)
+      return rc;
+    if (t->cframe) {
+      rc = mem_read_u64(r, t->cframe + (uint64_t)L->cframe_current_frame, &t->frame);
       if (rc < 0)
         return rc;
     }
-    t->frame = fp;
-    if (L->tstate_datastack_chunk >= 0 && L->tstate_datastack_top >= 0) {
-      buf_u64(buf, len, L->tstate_datastack_chunk, &t->stack_lo);
-      buf_u64(buf, len, L->tstate_datastack_top, &t->stack_hi);
-      if (t->stack_hi <= t->stack_lo)
-        t->stack_lo = t->stack_hi = 0;
-    }
     (*n)++;
-    uint64_t next;
-    buf_u64(buf, len, L->tstate_next, &next);
     /* A thread list is a chain of distinct heap objects: a link back to an
      * entry already seen is a cycle (bounded scan of what we hold). */
     for (size_t i = 0; i < *n; i++) {

@@ -45,6 +45,9 @@ struct sampler {
   uint32_t *ptid_vals;                  /* owned, SEEN_TIDS_MAX: ...to these tids */
   size_t nptid;
   uint64_t gil_interp, gil_state;       /* cached GIL state address of gil_interp */
+  struct py_gil_loc gil_loc;            /* where the GIL's flag and holder are */
+  int gil_loc_ok;
+  size_t nprev;                         /* threads[] from the last tick, for the fast path */
   uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
   int gil_known;                        /* this tick's holder was read */
   int64_t t0;
@@ -286,6 +289,8 @@ static void relocate(struct sampler *s) {
   s->ptid_off = -1;
   s->nptid = 0;
   s->gil_interp = s->gil_state = 0;
+  s->gil_loc_ok = 0;
+  s->nprev = 0;
   s->st->reattached++;
 }
 
@@ -334,12 +339,44 @@ static void fill_native_tids(struct sampler *s, size_t n) {
   }
 }
 
+/* Slow path: walk the thread list afresh, then find and read the GIL. */
+static int threads_fresh(struct sampler *s, size_t *n) {
+  const struct py_layout *L = &s->t->layout;
+  int rc = py_threads_read(s->r, L, s->t->runtime_addr, s->threads, PY_THREADS_MAX, n);
+  if (rc < 0)
+    return rc;
+  fill_native_tids(s, *n);
+  /* One GIL (the main interpreter's, last in the list) is tracked; threads of
+   * a sub-interpreter with its own GIL are never flagged as holders. */
+  if (s->gil_interp != s->threads[*n - 1].interp) {
+    s->gil_interp = s->threads[*n - 1].interp;
+    s->gil_state = 0;
+  }
+  s->gil_loc_ok =
+      py_gil_locate(s->r, L, s->t->runtime_addr, s->gil_interp, &s->gil_state, &s->gil_loc) == 0;
+  s->gil_known = s->gil_loc_ok && py_gil_holder(s->r, L, s->t->runtime_addr, s->gil_interp,
+                                                 &s->gil_state, &s->gil_holder) == 0;
+  return 0;
+}
+
 static int sampler_tick(struct sampler *s, int64_t now) {
   size_t n = 0;
+  int rc = PP_ENOTFOUND;
   s->st->ticks++;
   if (!s->codes)
     return PP_ENOMEM;
-  int rc = py_threads_read(s->r, &s->t->layout, s->t->runtime_addr, s->threads, PY_THREADS_MAX, &n);
+  /* Fast path: the same threads as last tick, all re-read in one batch. */
+  if (s->nprev > 0) {
+    rc = py_threads_reread(s->r, &s->t->layout, s->t->runtime_addr, s->threads, s->nprev,
+                           s->gil_loc_ok ? &s->gil_loc : NULL, &s->gil_holder);
+    if (rc == 0) {
+      n = s->nprev;
+      s->gil_known = s->gil_loc_ok;
+    }
+  }
+  if (rc == PP_ENOTFOUND || (rc < 0 && rc != PP_EEXITED && rc != PP_ENOPROC))
+    rc = threads_fresh(s, &n);
+  s->nprev = rc == 0 ? n : 0;
   if (rc == PP_EEXITED || rc == PP_ENOPROC)
     return PP_EEXITED;
   if (rc < 0) {
@@ -351,15 +388,6 @@ static int sampler_tick(struct sampler *s, int64_t now) {
     return 0;
   }
   s->bad_ticks = 0;
-  fill_native_tids(s, n);
-  /* One GIL (the main interpreter's) is tracked; threads of a
-   * sub-interpreter with its own GIL are never flagged as holders. */
-  if (s->gil_interp != s->threads[n - 1].interp) {
-    s->gil_interp = s->threads[n - 1].interp;
-    s->gil_state = 0;
-  }
-  s->gil_known = py_gil_holder(s->r, &s->t->layout, s->t->runtime_addr, s->gil_interp,
-                               &s->gil_state, &s->gil_holder) == 0;
   for (size_t i = 0; i < n; i++) {
     rc = sample_thread(s, &s->threads[i], now - s->t0);
     if (rc < 0)

@@ -62,6 +62,28 @@ void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
 int py_threads_read(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                     struct py_thread *out, size_t cap, size_t *n);
 
+/* Where the GIL's "locked" flag and holder live (remote addresses). */
+struct py_gil_loc {
+  uint64_t locked, holder;
+};
+/* Find them: the runtime's GIL (3.8-3.11) or interpreter interp's (3.12+,
+ * through *gil_state, cached by the caller: 0 on the first call). */
+int py_gil_locate(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                  uint64_t interp, uint64_t *gil_state, struct py_gil_loc *loc);
+
+/* Most threads the batched re-read handles; more go the slow way. */
+#define PY_REREAD_MAX 64
+
+/* The per-tick fast path of py_threads_read: given the previous tick's list
+ * th[0..n) (one interpreter), re-read in ONE batch the runtime's interpreter
+ * head, the interpreter's thread head and next, every thread state, the
+ * 3.11-3.12 current-frame pointers and the GIL (gil may be NULL), and refresh
+ * th in place. PP_ENOTFOUND when the list is no longer the same (the caller
+ * then calls py_threads_read); th is unchanged on any failure. */
+int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
+                      struct py_thread *th, size_t n, const struct py_gil_loc *gil,
+                      uint64_t *gil_holder);
+
 /* The thread state holding the GIL of interpreter interp (3.12+: per
  * interpreter; before: the runtime's), 0 when the GIL is free. *gil_state
  * caches the address of the GIL's state (3.12+), 0 on the first call.
