@@ -12,7 +12,7 @@ struct code_cache {
   struct code_info *slots; /* owned; open addressing, cap entries, addr 0 = empty */
   size_t cap;              /* power of two, >= 2 * max */
   size_t max, used;
-  uint64_t misses, stale;
+  uint64_t misses, stale, epoch;
 };
 
 static size_t hash_addr(uint64_t a) {
@@ -48,6 +48,7 @@ static void entry_clear(struct code_info *e) {
 }
 
 static void cache_clear(struct code_cache *c) {
+  c->epoch++;
   for (size_t i = 0; i < c->cap; i++) {
     if (c->slots[i].addr)
       entry_clear(&c->slots[i]);
@@ -65,6 +66,7 @@ void code_cache_free(struct code_cache *c) {
 
 size_t code_cache_size(const struct code_cache *c) { return c->used; }
 uint64_t code_cache_stale(const struct code_cache *c) { return c->stale; }
+uint64_t code_cache_epoch(const struct code_cache *c) { return c->epoch; }
 
 void code_fp_span(const struct py_layout *L, int32_t *off, size_t *len) {
   const int32_t f[4] = {L->code_filename, L->code_name, L->code_qualname, L->code_linetable};
@@ -198,6 +200,7 @@ int code_cache_check(struct code_cache *c, const struct py_layout *L, uint64_t a
   if (memcmp(c->slots[i].fp, fp, len) == 0)
     return 1;
   c->stale++;
+  c->epoch++;
   slot_remove(c, i);
   return 0;
 }

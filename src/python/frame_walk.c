@@ -116,16 +116,21 @@ int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uin
   enum { FIXED = 3 };
   struct mem_read_req reqs[FIXED + 2 * PY_REREAD_MAX + 2];
   unsigned char fixed[FIXED][8], cf[PY_REREAD_MAX][8], lb[4], hb[8];
-  unsigned char *bufs = NULL; /* owned: n thread-state copies */
+  unsigned char local[8192];
+  unsigned char *heap = NULL; /* owned: thread-state copies when local is too small */
+  unsigned char *bufs = local;
   size_t len = (size_t)L->tstate_size, k = 0;
   int rc = 0;
   if (n == 0 || n > PY_REREAD_MAX || !struct_len_ok(L->tstate_size) || L->interp_threads_head < 0 ||
       L->interp_next < 0)
     return PP_ENOTFOUND;
   uint64_t interp = th[0].interp;
-  bufs = malloc(n * len);
-  if (!bufs)
-    return PP_ENOMEM;
+  if (n * len > sizeof local) {
+    heap = malloc(n * len);
+    if (!heap)
+      return PP_ENOMEM;
+    bufs = heap;
+  }
   reqs[k++] = (struct mem_read_req){runtime_addr + (uint64_t)L->runtime_interpreters_head, fixed[0], 8};
   reqs[k++] = (struct mem_read_req){interp + (uint64_t)L->interp_threads_head, fixed[1], 8};
   reqs[k++] = (struct mem_read_req){interp + (uint64_t)L->interp_next, fixed[2], 8};
@@ -181,7 +186,7 @@ int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uin
     *gil_holder = gil_decode(lb, hb);
   rc = 0;
 out:
-  free(bufs);
+  free(heap);
   return rc;
 }
 
@@ -348,18 +353,34 @@ static int window_find(const struct frame_windows *fw, uint64_t addr, size_t len
 
 /* The frame at addr: from a window, else a new window copied down from it,
  * else a plain read. */
+/* The frame at addr: a pointer into a window (or a new window copied down
+ * from it), else a plain read into buf. */
 static int frame_fetch(const struct mem_reader *r, struct frame_windows *fw, uint64_t addr,
-                       unsigned char *buf, size_t len) {
-  const unsigned char *p;
-  if (fw) {
-    if (window_find(fw, addr, len, &p) ||
-        (windows_add(fw, r, addr + len, FRAME_WINDOW_MISS) == 0 &&
-         window_find(fw, addr, len, &p))) {
-      memcpy(buf, p, len);
-      return 0;
-    }
-  }
+                       unsigned char *buf, size_t len, const unsigned char **p) {
+  if (fw && (window_find(fw, addr, len, p) ||
+             (windows_add(fw, r, addr + len, FRAME_WINDOW_MISS) == 0 &&
+              window_find(fw, addr, len, p))))
+    return 0;
+  *p = buf;
   return mem_read(r, addr, buf, len);
+}
+
+/* Field loads for the hot loop (the layout's offsets are validated against
+ * len once per walk, so these need no checks of their own). */
+static inline uint64_t ld64(const unsigned char *p, int32_t off) {
+  uint64_t v;
+  memcpy(&v, p + off, sizeof v);
+  return v;
+}
+
+static inline int32_t ld32(const unsigned char *p, int32_t off) {
+  int32_t v;
+  memcpy(&v, p + off, sizeof v);
+  return v;
+}
+
+static int field_ok(int32_t off, size_t width, size_t len) {
+  return off >= 0 && (size_t)off + width <= len;
 }
 
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
@@ -369,40 +390,37 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
   uint64_t brent_mark = 0; /* Brent's cycle check: remembered address */
   size_t brent_power = 1, brent_steps = 0;
   size_t walked = 0;
+  int lasti = L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS;
   *n = 0;
-  if (!struct_len_ok(L->frame_size))
+  if (!struct_len_ok(L->frame_size) || !field_ok(L->frame_code, 8, len) ||
+      !field_ok(L->frame_previous, 8, len) || !field_ok(L->frame_instr, lasti ? 4 : 8, len) ||
+      (L->frame_owner >= 0 && !field_ok(L->frame_owner, 1, len)))
     return PP_ELAYOUT;
   while (frame != 0) {
+    const unsigned char *p;
     if (walked++ >= PY_STACK_MAX || *n >= cap)
       return PP_EBOUNDS;
-    int rc = frame_fetch(r, fw, frame, buf, len);
+    int rc = frame_fetch(r, fw, frame, buf, len, &p);
     if (rc < 0)
       return rc;
-    uint64_t code, prev;
-    buf_u64(buf, len, L->frame_code, &code);
-    buf_u64(buf, len, L->frame_previous, &prev);
-    code &= ~L->code_tag_mask;
+    uint64_t code = ld64(p, L->frame_code) & ~L->code_tag_mask;
+    uint64_t prev = ld64(p, L->frame_previous);
     int skip = 0;
     if (L->frame_owner >= 0) {
-      uint8_t owner;
-      buf_u8(buf, len, L->frame_owner, &owner);
-      if (owner < 32 && (L->owner_skip_mask & (1u << owner)))
-        skip = 1;
-      else if (owner >= 32)
+      uint8_t owner = p[L->frame_owner];
+      if (owner >= 32)
         return PP_ELAYOUT;
+      skip = (L->owner_skip_mask >> owner) & 1u;
     }
     if (!skip) {
       if (code == 0)
         return PP_ELAYOUT;
       int64_t off;
-      if (L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS) {
-        int32_t lasti;
-        buf_i32(buf, len, L->frame_instr, &lasti);
-        off = L->instr_kind == PY_INSTR_LASTI_UNITS ? (int64_t)lasti * 2 : lasti;
+      if (lasti) {
+        int32_t v = ld32(p, L->frame_instr);
+        off = L->instr_kind == PY_INSTR_LASTI_UNITS ? (int64_t)v * 2 : v;
       } else {
-        uint64_t ip;
-        buf_u64(buf, len, L->frame_instr, &ip);
-        off = (int64_t)(ip - (code + (uint64_t)L->code_adaptive));
+        off = (int64_t)(ld64(p, L->frame_instr) - (code + (uint64_t)L->code_adaptive));
         /* A pointer outside the code gives a nonsense offset; the line lookup
          * clamps, the caller's torn-read check catches a changed stack. */
         if (off < -2 || off > (int64_t)1 << 30)

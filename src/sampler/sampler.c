@@ -22,6 +22,17 @@
 #define LAYOUT_GIVE_UP 50  /* unreadable stacks, with none readable, before giving up */
 #define RELOCATE_AFTER 20  /* bad ticks after good ones before looking for the interpreter anew */
 
+#define MEMO_THREADS 64
+
+struct stack_memo {
+  uint32_t tid;
+  uint64_t gen;              /* valid while equal to memo_gen_now() */
+  struct py_raw_frame *raw;  /* owned, cap: last walk, leaf first */
+  uint32_t *ids;             /* owned, cap: its frame ids, root first */
+  size_t n, cap;
+  uint32_t stack_id;
+};
+
 struct sampler {
   const struct sampler_opts *o;
   const struct py_target *t;            /* the target in force: points at tgt */
@@ -48,6 +59,9 @@ struct sampler {
   struct py_gil_loc gil_loc;            /* where the GIL's flag and holder are */
   int gil_loc_ok;
   size_t nprev;                         /* threads[] from the last tick, for the fast path */
+  struct stack_memo memos[MEMO_THREADS];/* per-thread last stacks (arrays owned) */
+  size_t memo_next;
+  uint64_t relocations;                 /* with the code cache's epoch: memo validity */
   uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
   int gil_known;                        /* this tick's holder was read */
   int64_t t0;
@@ -88,32 +102,99 @@ static void note_thread(struct sampler *s, uint32_t tid) {
 
 /* Turn walked raw frames (leaf first) into a record stack id. A code object
  * that cannot be read fails the sample like a torn read would. */
-static int build_stack(struct sampler *s, size_t n, uint32_t *stack_id) {
+/* The record frame id of raw frame i (leaf-first index) of the current walk. */
+static int frame_id_of(struct sampler *s, size_t i, uint32_t *id) {
   const struct py_layout *L = &s->t->layout;
-  for (size_t i = 0; i < n; i++) {
-    struct code_info *ci;
-    int rc = code_cache_get(s->codes, s->r, L, s->t->code_type_addr, s->raw[i].code, &ci);
+  struct code_info *ci;
+  int rc = code_cache_get(s->codes, s->r, L, s->t->code_type_addr, s->raw[i].code, &ci);
+  if (rc < 0)
+    return rc;
+  if (!ci->user_set) {
+    rc = record_writer_string(s->w, ci->name, strlen(ci->name), &ci->user[0]);
+    if (rc == 0)
+      rc = record_writer_string(s->w, ci->file, strlen(ci->file), &ci->user[1]);
     if (rc < 0)
       return rc;
-    if (!ci->user_set) {
-      rc = record_writer_string(s->w, ci->name, strlen(ci->name), &ci->user[0]);
-      if (rc == 0)
-        rc = record_writer_string(s->w, ci->file, strlen(ci->file), &ci->user[1]);
-      if (rc < 0)
-        return rc;
-      ci->user_set = 1;
-    }
-    int32_t line = line_map_lookup(&ci->lines, s->raw[i].offset);
-    rc = record_writer_frame(s->w, RECORD_FRAME_PYTHON, ci->user[0], ci->user[1], ci->firstline,
-                             line, &s->ids[n - 1 - i]);
+    ci->user_set = 1;
+  }
+  int32_t line = line_map_lookup(&ci->lines, s->raw[i].offset);
+  return record_writer_frame(s->w, RECORD_FRAME_PYTHON, ci->user[0], ci->user[1], ci->firstline,
+                             line, id);
+}
+
+/* This thread's previous stack, to reuse the frame ids of the part that did
+ * not change (usually all but the leaf): a 50-deep stack then costs one or
+ * two frame lookups instead of fifty. */
+/* Remembered frame ids hold only while no code object they came from was
+ * dropped from the cache (replaced in memory, or the cache emptied) and the
+ * target has not exec'd. */
+static uint64_t memo_gen_now(const struct sampler *s) {
+  return code_cache_epoch(s->codes) * 1024 + s->relocations;
+}
+
+static struct stack_memo *memo_for(struct sampler *s, uint32_t tid) {
+  struct stack_memo *m = NULL;
+  uint64_t gen = memo_gen_now(s);
+  for (size_t i = 0; i < MEMO_THREADS; i++) {
+    if (s->memos[i].tid == tid && s->memos[i].gen == gen)
+      return &s->memos[i];
+  }
+  m = &s->memos[s->memo_next++ % MEMO_THREADS];
+  m->tid = tid;
+  m->gen = gen;
+  m->n = 0;
+  return m;
+}
+
+static int memo_store(struct stack_memo *m, const struct py_raw_frame *raw, const uint32_t *ids,
+                      size_t n, uint32_t stack_id) {
+  if (n > m->cap) {
+    size_t cap = n < 64 ? 64 : n;
+    struct py_raw_frame *nr = realloc(m->raw, cap * sizeof *nr);
+    if (!nr)
+      return PP_ENOMEM;
+    m->raw = nr;
+    uint32_t *ni = realloc(m->ids, cap * sizeof *ni);
+    if (!ni)
+      return PP_ENOMEM;
+    m->ids = ni;
+    m->cap = cap;
+  }
+  memcpy(m->raw, raw, n * sizeof *raw);
+  memcpy(m->ids, ids, n * sizeof *ids);
+  m->n = n;
+  m->stack_id = stack_id;
+  return 0;
+}
+
+/* Turn walked raw frames (leaf first) into a record stack id. A code object
+ * that cannot be read fails the sample like a torn read would. */
+static int build_stack(struct sampler *s, uint32_t tid, size_t n, uint32_t *stack_id) {
+  struct stack_memo *m = memo_for(s, tid);
+  /* Frames equal (same code, same instruction) from the root up keep their ids. */
+  size_t same = 0;
+  while (same < n && same < m->n && s->raw[n - 1 - same].code == m->raw[m->n - 1 - same].code &&
+         s->raw[n - 1 - same].offset == m->raw[m->n - 1 - same].offset)
+    same++;
+  if (same == n && same == m->n) {
+    *stack_id = m->stack_id;
+    return 0;
+  }
+  memcpy(s->ids, m->ids, same * sizeof *s->ids);
+  for (size_t k = same; k < n; k++) {
+    int rc = frame_id_of(s, n - 1 - k, &s->ids[k]);
     if (rc < 0)
       return rc;
   }
-  return record_writer_stack(s->w, s->ids, n, stack_id);
+  /* Root-first ids; the memo keeps the raw frames root-aligned too. */
+  int rc = record_writer_stack(s->w, s->ids, n, stack_id);
+  if (rc < 0)
+    return rc;
+  return memo_store(m, s->raw, s->ids, n, *stack_id);
 }
 
-/* Most distinct code objects of one stack re-checked per sample; the rest
- * are checked on later samples (the set rotates with the stack). */
+/* Most distinct code objects of one stack re-checked per sample, from the
+ * leaf down (deeper ones beyond that are not re-checked). */
 #define FP_CHECK_MAX 128
 
 /* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us.
@@ -223,7 +304,7 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t 
     }
     walk_rc = walk_once(s, th, frame, &n);
     if (walk_rc == 0)
-      walk_rc = build_stack(s, n, &stack_id);
+      walk_rc = build_stack(s, tid, n, &stack_id);
     if (walk_rc == 0 || is_fatal(walk_rc) || walk_rc == PP_EBOUNDS)
       break; /* done, a writer failure, or too deep: no retry helps */
   }
@@ -291,6 +372,7 @@ static void relocate(struct sampler *s) {
   s->gil_interp = s->gil_state = 0;
   s->gil_loc_ok = 0;
   s->nprev = 0;
+  s->relocations++;
   s->st->reattached++;
 }
 
@@ -494,6 +576,10 @@ out:
     fprintf(stderr, "\r\033[K");
   st->error = rc;
   free(s.tgt);
+  for (size_t i = 0; i < MEMO_THREADS; i++) {
+    free(s.memos[i].raw);
+    free(s.memos[i].ids);
+  }
   code_cache_free(s.codes);
   proc_thread_states_free(s.states);
   free(s.threads);

@@ -54,5 +54,8 @@ size_t code_cache_size(const struct code_cache *c);
 uint64_t code_cache_misses(const struct code_cache *c);
 /* Entries dropped as stale so far. */
 uint64_t code_cache_stale(const struct code_cache *c);
+/* Changes whenever entries are dropped (stale, or the cache emptied when
+ * full): anything a caller derived from earlier entries is then suspect. */
+uint64_t code_cache_epoch(const struct code_cache *c);
 
 #endif

@@ -5,17 +5,19 @@ import sys
 import time
 
 
+# Both loops do identical work per iteration on small ints (no multi-digit
+# arithmetic, whose cost would grow with i), so the work is exactly 3:1.
 def heavy(n):
     s = 0
     for i in range(3 * n):
-        s += i * i
+        s = (s + (i & 1023) * 3) & 0xFFFF
     return s
 
 
 def light(n):
     s = 0
     for i in range(n):
-        s += i * i
+        s = (s + (i & 1023) * 3) & 0xFFFF
     return s
 
 
