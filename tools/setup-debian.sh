@@ -11,6 +11,7 @@ PKGS=(
   clang libclang-rt-14-dev           # sanitizer and fuzzer runtimes
   python3                            # Debian's static-in-executable 3.11, a test target
   procps psmisc                      # ps/kill used by integration tests
+  libxml2-utils                      # xmllint: the flamegraph page is checked with it
 )
 
 missing=()

@@ -23,14 +23,14 @@ static void usage(FILE *out) {
         "  -f, --format FMT   output format (default: top):\n",
         out);
   for (size_t i = 0; i < report_nformats; i++)
-    fprintf(out, "                       %-7s %s\n", report_formats[i].name,
+    fprintf(out, "                       %-10s %s\n", report_formats[i].name,
             report_formats[i].summary);
   fputs("  -o, --output FILE  write to FILE instead of standard output (required for\n"
         "                     pstats); FILE is removed again if writing fails\n"
         "  -s, --sort KEY     top: order by 'own' samples (the function itself was\n"
         "                     running, default) or 'total' (it was on the stack)\n"
         "  -n, --limit N      top: show N functions (default 20; 0 = all)\n"
-        "  -t, --threads      folded: add each thread as the root frame\n"
+        "  -t, --threads      folded, flamegraph: add each thread as the root frame\n"
         "      --no-idle      leave out samples of threads that were idle (off CPU)\n"
         "  -q, --quiet        no warnings about files that were cut short\n"
         "  -h, --help         show this help\n"
@@ -49,6 +49,8 @@ static void usage(FILE *out) {
         "  pyprof report -f folded app.pyprof | flamegraph.pl > app.svg\n"
         "  pyprof report -f folded --threads -o app.folded app.pyprof\n"
         "  pyprof report -f pstats -o app.prof app.pyprof && python3 -m pstats app.prof\n"
+        "  pyprof report -f flamegraph -o app.html app.pyprof   # open in a browser\n"
+        "  pyprof report -f speedscope -o app.json app.pyprof   # drop on speedscope.app\n"
         "  pyprof report rank-*.pyprof\n"
         "\n"
         "Exit status: 0 report written (also when a file was cut short), 1 a file\n"

@@ -6,89 +6,46 @@
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/report/escape.h"
 #include "pyprof/report/formats.h"
 
-struct sbuf {
-  char *p; /* owned */
-  size_t len, cap;
-  int err;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n) {
-  if (b->err)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t ncap = b->cap ? b->cap : 4096;
-    while (ncap < b->len + n + 1)
-      ncap *= 2;
-    char *np = realloc(b->p, ncap);
-    if (!np) {
-      b->err = PP_ENOMEM;
-      return;
-    }
-    b->p = np;
-    b->cap = ncap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
+/* Frame text with the separator of the format replaced (';' -> ',') and
+ * nothing a terminal would act on: names come from the target's memory. */
+static void put_clean(struct textbuf *b, const char *s) {
+  esc_text(b, s, strlen(s), ESC_TEXT_FOLDED);
 }
 
-static void sb_str(struct sbuf *b, const char *s) {
-  sb_put(b, s, strlen(s));
-}
-
-/* Frame text with the separators of the format replaced. */
-static void sb_clean(struct sbuf *b, const char *s) {
-  size_t start = b->len;
-  sb_str(b, s);
-  if (b->err)
-    return;
-  for (size_t i = start; i < b->len; i++) {
-    if (b->p[i] == ';')
-      b->p[i] = ',';
-    else if (b->p[i] == '\n' || b->p[i] == '\r')
-      b->p[i] = ' ';
-  }
-}
-
-static void sb_fmt_u64(struct sbuf *b, const char *fmt, uint64_t v) {
-  char num[48];
-  int n = snprintf(num, sizeof num, fmt, v);
-  sb_put(b, num, (size_t)n);
-}
-
-static void put_thread(struct sbuf *b, const struct profile *p, uint32_t t) {
+static void put_thread(struct textbuf *b, const struct profile *p, uint32_t t) {
   const struct profile_thread *th = &p->threads[t];
   const struct profile_file *f = &p->files[th->file];
   if (p->nfiles > 1) {
     if (f->hdr.rank >= 0)
-      sb_fmt_u64(b, "rank %" PRIu64 " ", (uint64_t)f->hdr.rank);
-    sb_fmt_u64(b, "pid %" PRIu64 ": ", f->hdr.pid);
+      tb_printf(b, "rank %" PRId32 " ", f->hdr.rank);
+    tb_printf(b, "pid %" PRIu32 ": ", f->hdr.pid);
   }
   if (th->name != UINT32_MAX) {
-    sb_clean(b, profile_str(p, th->name));
-    sb_fmt_u64(b, " (tid %" PRIu64 ")", th->tid);
+    put_clean(b, profile_str(p, th->name));
+    tb_printf(b, " (tid %" PRIu32 ")", th->tid);
   } else {
-    sb_fmt_u64(b, "tid %" PRIu64, th->tid);
+    tb_printf(b, "tid %" PRIu32, th->tid);
   }
 }
 
-static void put_stack(struct sbuf *b, const struct profile *p, const struct profile_stack *s,
+static void put_stack(struct textbuf *b, const struct profile *p, const struct profile_stack *s,
                       int after_root) {
   if (s->n == 0 && !after_root)
-    sb_str(b, "(no frames)");
+    tb_str(b, "(no frames)");
   for (uint32_t j = 0; j < s->n; j++) {
     const struct profile_frame *fr = &p->frames[p->stack_frames[s->off + j]];
     const struct profile_func *fn = &p->funcs[fr->func];
     if (j || after_root)
-      sb_put(b, ";", 1);
-    sb_clean(b, profile_str(p, fn->name));
-    sb_str(b, " (");
-    sb_clean(b, profile_str(p, fn->file));
+      tb_put(b, ";", 1);
+    put_clean(b, profile_str(p, fn->name));
+    tb_str(b, " (");
+    put_clean(b, profile_str(p, fn->file));
     if (fr->line > 0)
-      sb_fmt_u64(b, ":%" PRIu64, (uint64_t)fr->line);
-    sb_str(b, ")");
+      tb_printf(b, ":%" PRId32, fr->line);
+    tb_str(b, ")");
   }
 }
 
@@ -99,7 +56,7 @@ static int cmp_line(const void *a, const void *b, void *ctx) {
 
 int report_write_folded(const struct profile *p, const struct report_options *o, FILE *out) {
   int rc = 0;
-  struct sbuf b = {0};  /* owns the text of all lines */
+  struct textbuf b = {0}; /* owns the text of all lines */
   size_t *lines = NULL; /* owned: offsets of lines in b */
   size_t n = o->threads ? p->ntstacks : p->nstacks, nl = 0;
   lines = malloc((n + 1) * sizeof *lines);
@@ -123,8 +80,8 @@ int report_write_folded(const struct profile *p, const struct report_options *o,
     if (o->threads)
       put_thread(&b, p, p->tstacks[i].thread);
     put_stack(&b, p, s, o->threads);
-    sb_fmt_u64(&b, " %" PRIu64, count);
-    sb_put(&b, "", 1); /* keep the NUL as a separator */
+    tb_printf(&b, " %" PRIu64, count);
+    tb_put(&b, "", 1); /* keep the NUL as a separator */
   }
   if (b.err) {
     rc = b.err;
@@ -139,7 +96,7 @@ int report_write_folded(const struct profile *p, const struct report_options *o,
   if (ferror(out))
     rc = PP_EIO;
 out:
-  free(b.p);
+  tb_free(&b);
   free(lines);
   return rc;
 }

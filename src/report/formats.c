@@ -1,10 +1,12 @@
 /* The table of report formats and helpers shared by them. */
 #include "pyprof/report/formats.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/report/escape.h"
 
 const struct report_format report_formats[] = {
     {"top", "table of the functions with the most samples (default)", 0, report_write_top},
@@ -12,6 +14,10 @@ const struct report_format report_formats[] = {
      report_write_folded},
     {"pstats", "cProfile-compatible stats file for pstats, snakeviz, gprof2dot (needs -o)", 1,
      report_write_pstats},
+    {"flamegraph", "interactive flamegraph, one self-contained HTML page (-o app.html)", 0,
+     report_write_flamegraph},
+    {"speedscope", "JSON for speedscope.app, one profile per thread (-o app.json)", 0,
+     report_write_speedscope},
 };
 const size_t report_nformats = sizeof report_formats / sizeof report_formats[0];
 
@@ -61,4 +67,19 @@ int report_rank_funcs(const struct profile *p, enum report_sort sort, uint32_t *
   qsort_r(ids, p->nfuncs, sizeof *ids, cmp_func, &c);
   *out = ids;
   return 0;
+}
+
+int report_thread_label(struct textbuf *b, const struct profile *p, uint32_t t) {
+  const struct profile_thread *th = &p->threads[t];
+  const struct profile_file *f = &p->files[th->file];
+  if (p->nfiles > 1) {
+    if (f->hdr.rank >= 0)
+      tb_printf(b, "rank %" PRId32 " ", f->hdr.rank);
+    tb_printf(b, "pid %" PRIu32 ": ", f->hdr.pid);
+  }
+  if (th->name != UINT32_MAX) {
+    tb_str(b, profile_str(p, th->name));
+    return tb_printf(b, " (tid %" PRIu32 ")", th->tid);
+  }
+  return tb_printf(b, "tid %" PRIu32, th->tid);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/report/escape.h"
 #include "pyprof/report/formats.h"
 
 /* Code points that take two terminal columns (East Asian wide and fullwidth,
@@ -46,22 +47,31 @@ static double pct(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-static void write_location(FILE *out, const struct profile *p, const struct profile_func *f) {
-  if (f->firstline > 0)
-    fprintf(out, "%s:%" PRId32, profile_str(p, f->file), f->firstline);
-  else
-    fputs(profile_str(p, f->file), out);
+/* s made safe for a terminal (report/escape.h) in the scratch buffer b; ""
+ * when out of memory (b->err is then set). */
+static const char *clean(struct textbuf *b, const char *s) {
+  b->len = 0;
+  esc_text(b, s, strlen(s), 0);
+  return b->p && !b->err ? b->p : "";
 }
 
-static size_t location_width(const struct profile *p, const struct profile_func *f) {
+static void write_location(FILE *out, struct textbuf *b, const struct profile *p,
+                           const struct profile_func *f) {
+  fputs(clean(b, profile_str(p, f->file)), out);
+  if (f->firstline > 0)
+    fprintf(out, ":%" PRId32, f->firstline);
+}
+
+static size_t location_width(struct textbuf *b, const struct profile *p,
+                             const struct profile_func *f) {
   char num[16];
-  size_t w = text_width(profile_str(p, f->file));
+  size_t w = text_width(clean(b, profile_str(p, f->file)));
   if (f->firstline > 0)
     w += (size_t)snprintf(num, sizeof num, ":%" PRId32, f->firstline);
   return w;
 }
 
-static void write_header(const struct profile *p, FILE *out) {
+static void write_header(const struct profile *p, FILE *out, struct textbuf *b) {
   uint64_t failed = 0, attempts = 0;
   size_t with_summary = 0, truncated = 0;
   for (size_t i = 0; i < p->nfiles; i++) {
@@ -96,8 +106,14 @@ static void write_header(const struct profile *p, FILE *out) {
       fprintf(out, "rank %" PRId32 ", ", f->hdr.rank);
     fprintf(out, "pid %" PRIu32 ", python %u.%u.%u", f->hdr.pid, f->hdr.py_major, f->hdr.py_minor,
             f->hdr.py_micro);
-    if (f->cmdline[0])
-      fprintf(out, ": %.100s%s", f->cmdline, strlen(f->cmdline) > 100 ? "..." : "");
+    if (f->cmdline[0]) {
+      const char *cmd = clean(b, f->cmdline);
+      size_t n = strlen(cmd);
+      if (n > 100) /* cut at a character boundary */
+        for (n = 100; n > 0 && ((unsigned char)cmd[n] & 0xc0) == 0x80;)
+          n--;
+      fprintf(out, ": %.*s%s", (int)n, cmd, cmd[n] ? "..." : "");
+    }
     fputc('\n', out);
   }
   if (p->nfiles > max_files)
@@ -106,7 +122,8 @@ static void write_header(const struct profile *p, FILE *out) {
 }
 
 int report_write_top(const struct profile *p, const struct report_options *o, FILE *out) {
-  uint32_t *ids = NULL; /* owned */
+  uint32_t *ids = NULL;    /* owned */
+  struct textbuf tb = {0}; /* owns the scratch text of clean() */
   int rc = report_rank_funcs(p, o->sort, &ids);
   if (rc < 0)
     goto out;
@@ -114,7 +131,7 @@ int report_write_top(const struct profile *p, const struct report_options *o, FI
   if (o->limit && o->limit < rows)
     rows = o->limit;
 
-  write_header(p, out);
+  write_header(p, out, &tb);
   if (p->samples == 0) {
     fputs("no samples\n", out);
     goto out;
@@ -131,8 +148,8 @@ int report_write_top(const struct profile *p, const struct report_options *o, FI
     const struct profile_func *f = &p->funcs[ids[i]];
     size_t a = (size_t)snprintf(num, sizeof num, "%" PRIu64, f->own);
     size_t b = (size_t)snprintf(num, sizeof num, "%" PRIu64, f->total);
-    size_t c = text_width(profile_str(p, f->name));
-    size_t d = location_width(p, f);
+    size_t c = text_width(clean(&tb, profile_str(p, f->name)));
+    size_t d = location_width(&tb, p, f);
     w[2] = a > w[2] ? a : w[2];
     w[3] = b > w[3] ? b : w[3];
     w[4] = c > w[4] ? c : w[4];
@@ -144,14 +161,14 @@ int report_write_top(const struct profile *p, const struct report_options *o, FI
   fprintf(out, "%s\n", head[5]);
   for (size_t i = 0; i < rows; i++) {
     const struct profile_func *f = &p->funcs[ids[i]];
-    const char *name = profile_str(p, f->name);
+    const char *name = clean(&tb, profile_str(p, f->name));
     snprintf(num, sizeof num, "%.1f%%", pct(f->own, p->samples));
     fprintf(out, "%*s  ", (int)w[0], num);
     snprintf(num, sizeof num, "%.1f%%", pct(f->total, p->samples));
     fprintf(out, "%*s  %*" PRIu64 "  %*" PRIu64 "  %s", (int)w[1], num, (int)w[2], f->own,
             (int)w[3], f->total, name);
     pad(out, w[4] - text_width(name) + 2);
-    write_location(out, p, f);
+    write_location(out, &tb, p, f);
     fputc('\n', out);
   }
   if (rows < p->nfuncs)
@@ -159,6 +176,9 @@ int report_write_top(const struct profile *p, const struct report_options *o, FI
             p->nfuncs - rows == 1 ? "" : "s");
 out:
   free(ids);
+  if (rc == 0 && tb.err)
+    rc = tb.err;
+  tb_free(&tb);
   if (rc == 0 && ferror(out))
     rc = PP_EIO;
   return rc;
