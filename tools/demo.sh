@@ -11,8 +11,7 @@ build/pyprof record -r 1k -o demo-out/simulate.pyprof -- python3 examples/simula
 build/pyprof report demo-out/simulate.pyprof
 build/pyprof report -f folded -o demo-out/simulate.folded demo-out/simulate.pyprof
 build/pyprof report -f pstats -o demo-out/simulate.prof demo-out/simulate.pyprof
-if build/pyprof report --help | grep -q flamegraph; then
-  build/pyprof report -f flamegraph -o demo-out/simulate.html demo-out/simulate.pyprof
-fi
+build/pyprof report -f flamegraph -o demo-out/simulate.html demo-out/simulate.pyprof
 echo
-echo "demo: profiles in demo-out/: $(ls demo-out | tr '\n' ' ')"
+echo "demo: flamegraph in demo-out/simulate.html (open it in a browser);"
+echo "      also demo-out/simulate.folded (folded stacks) and demo-out/simulate.prof (pstats)"

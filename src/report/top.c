@@ -47,8 +47,67 @@ static double pct(uint64_t part, uint64_t whole) {
   return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-/* s made safe for a terminal (report/escape.h) in the scratch buffer b; ""
- * when out of memory (b->err is then set). */
+/* Widest function name / file column shown; longer ones are shortened
+ * with an ellipsis (names keep their start, paths their end). */
+#define NAME_COLS 60
+#define FILE_COLS 80
+
+/* Columns of the one UTF-8 character at u, and its length in bytes. */
+static size_t char_cols(const unsigned char *u, size_t *bytes) {
+  char tmp[5] = {0};
+  size_t k = 1;
+  while (k < 4 && (u[k] & 0xc0) == 0x80)
+    k++;
+  memcpy(tmp, u, k);
+  *bytes = k;
+  return text_width(tmp);
+}
+
+/* Shorten the text in b (NUL-terminated, valid UTF-8) to at most max
+ * columns, keeping its head (keep_tail 0) or its tail, with "…" for the rest. */
+static void clip(struct textbuf *b, size_t max, int keep_tail) {
+  if (!b->p || b->err || text_width(b->p) <= max)
+    return;
+  size_t n = strlen(b->p), cols = 0, bytes;
+  /* Room for the 3-byte ellipsis: grow by 3, then work in place. */
+  if (tb_put(b, "...", 3) < 0)
+    return;
+  b->p[n] = 0;
+  const unsigned char *u = (const unsigned char *)b->p;
+  if (!keep_tail) {
+    size_t i = 0;
+    while (i < n && cols + char_cols(u + i, &bytes) <= max - 1) {
+      cols += char_cols(u + i, &bytes);
+      i += bytes;
+    }
+    memcpy(b->p + i, "\xe2\x80\xa6", 4); /* "…" and the NUL: max - 1 columns used leave room */
+    return;
+  }
+  /* Keep the tail: find the start of the last max - 1 columns. */
+  size_t start = n;
+  while (start > 0) {
+    size_t s0 = start - 1;
+    while (s0 > 0 && (u[s0] & 0xc0) == 0x80)
+      s0--;
+    size_t w = char_cols(u + s0, &bytes);
+    if (cols + w > max - 1)
+      break;
+    cols += w;
+    start = s0;
+  }
+  memmove(b->p + 3, b->p + start, n - start + 1);
+  memcpy(b->p, "\xe2\x80\xa6", 3);
+}
+
+/* s made safe for a terminal (report/escape.h) in the scratch buffer b,
+ * shortened to max columns; "" when out of memory (b->err is then set). */
+static const char *clean_clip(struct textbuf *b, const char *s, size_t max, int keep_tail) {
+  b->len = 0;
+  esc_text(b, s, strlen(s), 0);
+  clip(b, max, keep_tail);
+  return b->p && !b->err ? b->p : "";
+}
+
 static const char *clean(struct textbuf *b, const char *s) {
   b->len = 0;
   esc_text(b, s, strlen(s), 0);
@@ -57,7 +116,7 @@ static const char *clean(struct textbuf *b, const char *s) {
 
 static void write_location(FILE *out, struct textbuf *b, const struct profile *p,
                            const struct profile_func *f) {
-  fputs(clean(b, profile_str(p, f->file)), out);
+  fputs(clean_clip(b, profile_str(p, f->file), FILE_COLS, 1), out);
   if (f->firstline > 0)
     fprintf(out, ":%" PRId32, f->firstline);
 }
@@ -65,7 +124,7 @@ static void write_location(FILE *out, struct textbuf *b, const struct profile *p
 static size_t location_width(struct textbuf *b, const struct profile *p,
                              const struct profile_func *f) {
   char num[16];
-  size_t w = text_width(clean(b, profile_str(p, f->file)));
+  size_t w = text_width(clean_clip(b, profile_str(p, f->file), FILE_COLS, 1));
   if (f->firstline > 0)
     w += (size_t)snprintf(num, sizeof num, ":%" PRId32, f->firstline);
   return w;
@@ -148,7 +207,7 @@ int report_write_top(const struct profile *p, const struct report_options *o, FI
     const struct profile_func *f = &p->funcs[ids[i]];
     size_t a = (size_t)snprintf(num, sizeof num, "%" PRIu64, f->own);
     size_t b = (size_t)snprintf(num, sizeof num, "%" PRIu64, f->total);
-    size_t c = text_width(clean(&tb, profile_str(p, f->name)));
+    size_t c = text_width(clean_clip(&tb, profile_str(p, f->name), NAME_COLS, 0));
     size_t d = location_width(&tb, p, f);
     w[2] = a > w[2] ? a : w[2];
     w[3] = b > w[3] ? b : w[3];
@@ -161,7 +220,7 @@ int report_write_top(const struct profile *p, const struct report_options *o, FI
   fprintf(out, "%s\n", head[5]);
   for (size_t i = 0; i < rows; i++) {
     const struct profile_func *f = &p->funcs[ids[i]];
-    const char *name = clean(&tb, profile_str(p, f->name));
+    const char *name = clean_clip(&tb, profile_str(p, f->name), NAME_COLS, 0);
     snprintf(num, sizeof num, "%.1f%%", pct(f->own, p->samples));
     fprintf(out, "%*s  ", (int)w[0], num);
     snprintf(num, sizeof num, "%.1f%%", pct(f->total, p->samples));
