@@ -207,7 +207,7 @@ class Base(unittest.TestCase):
 
 
     def test_gil_only(self):
-        o = self.record_launch([prog("threads.py"), "2"], ["-r", "200", "--idle", "--gil"])
+        o = self.record_launch([prog("threads.py"), "2", "gil"], ["-r", "200", "--idle", "--gil"])
         on = on_stack_counts(folded(o))
         total = sum(folded(o).values())
         self.assertGreater(total, 100, f"too few samples: {on}")

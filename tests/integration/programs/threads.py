@@ -1,14 +1,28 @@
-"""Two busy threads and one sleeping thread, for DURATION seconds."""
+"""Two busy threads and one sleeping thread, for DURATION seconds.
+
+    threads.py DURATION [nogil|gil]
+
+nogil (default): the busy threads burn CPU inside sha256 of a large buffer,
+which releases the GIL, so both really run at once on two cores and their
+shares do not depend on how fairly the interpreter hands over the GIL.
+gil: they spin in pure Python, taking turns holding the GIL."""
+import hashlib
 import sys
 import threading
 import time
+
+BLOCK = b"x" * (1 << 20)
+MODE = sys.argv[2] if len(sys.argv) > 2 else "nogil"
 
 
 def spin(end):
     s = 0
     while time.monotonic() < end:
-        for i in range(10000):
-            s += i
+        if MODE == "gil":
+            for i in range(10000):
+                s += i
+        else:
+            hashlib.sha256(BLOCK).digest()
     return s
 
 
