@@ -3,7 +3,6 @@ output hits a file size limit or a full disk. Each must end with a clear
 message, a documented exit status and a readable record file.
 
 Run: python3 tests/integration/test_faults.py --pyprof build/pyprof [-v]"""
-import argparse
 import os
 import resource
 import shutil
@@ -17,31 +16,23 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import interpreters  # noqa: E402
-
-PROGRAMS = os.path.join(HERE, "programs")
-PYPROF = os.environ.get("PYPROF", "build/pyprof")
-
-
-def prog(name):
-    return os.path.join(PROGRAMS, name)
+import support  # noqa: E402
+from support import leaf_counts, prog, run  # noqa: E402
 
 
-def run(args, timeout=120, **kw):
-    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout, **kw)
+
+
+
+
+
 
 
 def report_counts(test, path, expect_cut=None):
     """Sample count per leaf function of a record; asserts report succeeds."""
-    r = run([PYPROF, "report", "-f", "folded", path])
-    test.assertEqual(r.returncode, 0, f"report failed: {r.stderr.decode()}")
+    stacks, r = support.folded_raw(path)
     if expect_cut is not None:
         test.assertEqual(b"cut short" in r.stderr, expect_cut, r.stderr.decode())
-    leaves = {}
-    for line in r.stdout.decode("utf-8").splitlines():
-        stack, n = line.rsplit(" ", 1)
-        leaf = stack.split(";")[-1].rsplit(" (", 1)[0]
-        leaves[leaf] = leaves.get(leaf, 0) + int(n)
-    return leaves
+    return leaf_counts(stacks)
 
 
 class Faults(unittest.TestCase):
@@ -69,7 +60,7 @@ class Faults(unittest.TestCase):
 
     def test_target_killed_with_sigkill(self):
         t = self.spawn(prog("split.py"), "30")
-        rec = subprocess.Popen([PYPROF, "record", "-r", "500", "-o", self.o, "-p", str(t.pid)],
+        rec = subprocess.Popen([support.PYPROF, "record", "-r", "500", "-o", self.o, "-p", str(t.pid)],
                                stderr=subprocess.PIPE)
         time.sleep(1.5)
         t.kill()
@@ -87,7 +78,7 @@ class Faults(unittest.TestCase):
                                    if interpreters.present(p)][:1]
         for py in pythons:
             t = self.spawn(prog("execer.py"), "2", python=py)
-            r = run([PYPROF, "record", "-r", "500", "-o", self.o, "-p", str(t.pid), "-d", "30"])
+            r = run([support.PYPROF, "record", "-r", "500", "-o", self.o, "-p", str(t.pid), "-d", "30"])
             self.assertEqual(r.returncode, 0, r.stderr.decode())
             self.assertIn(b"target exited", r.stderr)
             if "libpython" in run(["ldd", py]).stdout.decode():
@@ -98,7 +89,7 @@ class Faults(unittest.TestCase):
 
     def test_target_forks_and_execs_children(self):
         t = self.spawn(prog("forker.py"), "3")
-        r = run([PYPROF, "record", "-r", "500", "-o", self.o, "-p", str(t.pid), "-d", "30"])
+        r = run([support.PYPROF, "record", "-r", "500", "-o", self.o, "-p", str(t.pid), "-d", "30"])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertIn(b"target exited", r.stderr)
         leaves = report_counts(self, self.o)
@@ -108,7 +99,7 @@ class Faults(unittest.TestCase):
 
     def test_thread_churn(self):
         t = self.spawn(prog("churn.py"), "3")
-        r = run([PYPROF, "record", "-r", "1k", "-o", self.o, "-p", str(t.pid), "-d", "30"])
+        r = run([support.PYPROF, "record", "-r", "1k", "-o", self.o, "-p", str(t.pid), "-d", "30"])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         rate = int(t.stdout.read().decode().split()[-1])
         self.assertGreater(rate, 1000, "the program did not churn > 1000 threads/s")
@@ -118,7 +109,7 @@ class Faults(unittest.TestCase):
 
     def _fill(self, preexec=None, out=None):
         t = self.spawn(prog("varied.py"), "20")
-        r = run([PYPROF, "record", "-r", "2k", "-o", out or self.o, "-p", str(t.pid), "-d", "15"],
+        r = run([support.PYPROF, "record", "-r", "2k", "-o", out or self.o, "-p", str(t.pid), "-d", "15"],
                 preexec_fn=preexec)
         self.assertIsNone(t.poll(), "the target must survive pyprof's write failure")
         return r
@@ -152,7 +143,7 @@ class Faults(unittest.TestCase):
         self.assertGreater(sum(leaves.values()), 50)
 
     def test_sigint_launch_mode(self):
-        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "--", self.python,
+        rec = subprocess.Popen([support.PYPROF, "record", "-q", "-o", self.o, "--", self.python,
                                 prog("split.py"), "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.assertEqual(rec.stdout.readline().strip(), b"ready")
         time.sleep(1.0)
@@ -163,14 +154,8 @@ class Faults(unittest.TestCase):
         self.assertGreater(leaves.get("heavy", 0), 20)
 
 
-def main():
-    global PYPROF
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pyprof", default=PYPROF)
-    args, rest = ap.parse_known_args()
-    PYPROF = os.path.abspath(args.pyprof)
-    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
 
 
 if __name__ == "__main__":
-    main()
+    support.main()

@@ -4,7 +4,6 @@ truth, in launch and attach mode, on every interpreter present.
 Run: python3 tests/integration/test_integration.py --pyprof build/pyprof [-v]
 Each interpreter is its own TestCase class (e.g. Py_debian_3_11); a missing
 interpreter's tests are skipped with the reason."""
-import argparse
 import os
 import pwd
 import re
@@ -19,36 +18,21 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import interpreters  # noqa: E402
-
-PROGRAMS = os.path.join(HERE, "programs")
-PYPROF = os.environ.get("PYPROF", "build/pyprof")
-
-
-def prog(name):
-    return os.path.join(PROGRAMS, name)
+import support  # noqa: E402
+from support import folded, func, leaf_counts, prog, run  # noqa: E402
 
 
-def run(args, timeout=120, **kw):
-    return subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=timeout, **kw)
 
 
-def folded(path):
-    """{tuple(frames root..leaf): count} from `pyprof report -f folded`."""
-    r = run([PYPROF, "report", "-f", "folded", path])
-    if r.returncode != 0:
-        raise AssertionError(f"report -f folded failed ({r.returncode}): {r.stderr.decode()}")
-    stacks = {}
-    for line in r.stdout.decode("utf-8").splitlines():
-        if not line.strip():
-            continue
-        stack, count = line.rsplit(" ", 1)
-        stacks[tuple(stack.split(";"))] = stacks.get(tuple(stack.split(";")), 0) + int(count)
-    return stacks
 
 
-def func(frame):
-    return frame.rsplit(" (", 1)[0]
+
+
+
+
+
+
+
 
 
 def frame_line(frame):
@@ -56,13 +40,7 @@ def frame_line(frame):
     return int(m.group(1)) if m else None
 
 
-def leaf_counts(stacks):
-    out = {}
-    for st, n in stacks.items():
-        if st:
-            f = func(st[-1])
-            out[f] = out.get(f, 0) + n
-    return out
+
 
 
 def on_stack_counts(stacks):
@@ -92,7 +70,7 @@ class Base(unittest.TestCase):
 
     def record_launch(self, args, extra=(), timeout=120):
         o = self.out()
-        r = run([PYPROF, "record", "-q", "-o", o, *extra, "--", self.python, *args], timeout=timeout)
+        r = run([support.PYPROF, "record", "-q", "-o", o, *extra, "--", self.python, *args], timeout=timeout)
         self.assertEqual(r.returncode, 0, f"record failed: {r.stderr.decode()}")
         return o
 
@@ -101,7 +79,7 @@ class Base(unittest.TestCase):
         p = subprocess.Popen([self.python, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             self.assertEqual(p.stdout.readline().strip(), b"ready")
-            r = run([PYPROF, "record", "-q", "-o", o, "-d", str(duration), *extra,
+            r = run([support.PYPROF, "record", "-q", "-o", o, "-d", str(duration), *extra,
                      "-p", str(p.pid)])
             self.assertEqual(r.returncode, 0, f"record -p failed: {r.stderr.decode()}")
         finally:
@@ -149,7 +127,7 @@ class Base(unittest.TestCase):
         o = self.record_launch([prog("short.py")], ["-r", "1k"])
         total = sum(folded(o).values())
         self.assertGreater(total, 20, "a 0.3 s program gave (almost) no samples")
-        r = run([PYPROF, "report", o])
+        r = run([support.PYPROF, "report", o])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
 
     def test_names_decode(self):
@@ -157,11 +135,11 @@ class Base(unittest.TestCase):
         names = set(leaf_counts(folded(o)))
         for n in ("café", "計算", "𠀀"):
             self.assertIn(n, names, f"{n!r} not among {names}")
-        top = run([PYPROF, "report", "-f", "top", o]).stdout.decode("utf-8")
+        top = run([support.PYPROF, "report", "-f", "top", o]).stdout.decode("utf-8")
         for n in ("café", "計算", "𠀀"):
             self.assertIn(n, top)
         ps = self.out("n.prof")
-        r = run([PYPROF, "report", "-f", "pstats", "-o", ps, o])
+        r = run([support.PYPROF, "report", "-f", "pstats", "-o", ps, o])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         code = ("import pstats,sys; s=pstats.Stats(sys.argv[1]); "
                 "print('\\n'.join(k[2] for k in s.stats))")
@@ -187,7 +165,7 @@ class Base(unittest.TestCase):
     def test_pstats_ranking(self):
         o = self.record_launch([prog("split.py"), "2"], ["-r", "300"])
         ps = self.out("split.prof")
-        r = run([PYPROF, "report", "-f", "pstats", "-o", ps, o])
+        r = run([support.PYPROF, "report", "-f", "pstats", "-o", ps, o])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         code = ("import pstats,sys,io\n"
                 "s=pstats.Stats(sys.argv[1], stream=io.StringIO())\n"
@@ -225,7 +203,7 @@ class Base(unittest.TestCase):
         os.chmod(script, 0o755)
         for launcher in ([os.path.join(venv, "bin", "python")], ["env", self.python], [script]):
             o = self.out("w.pyprof")
-            r = run([PYPROF, "record", "-q", "-o", o, "--", *launcher, prog("split.py"), "1"])
+            r = run([support.PYPROF, "record", "-q", "-o", o, "--", *launcher, prog("split.py"), "1"])
             self.assertEqual(r.returncode, 0, f"{launcher}: {r.stderr.decode()}")
             leaves = leaf_counts(folded(o))
             self.assertGreater(leaves.get("heavy", 0) + leaves.get("light", 0), 50,
@@ -256,7 +234,7 @@ class Lifecycle(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def report_ok(self, path):
-        r = run([PYPROF, "report", "-f", "folded", path])
+        r = run([support.PYPROF, "report", "-f", "folded", path])
         self.assertEqual(r.returncode, 0, f"report failed: {r.stderr.decode()}")
         return sum(int(l.rsplit(" ", 1)[1]) for l in r.stdout.decode().splitlines() if l.strip()), r
 
@@ -268,7 +246,7 @@ class Lifecycle(unittest.TestCase):
 
     def test_sigint_attach_leaves_valid_file(self):
         t = self.start_target()
-        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "-p", str(t.pid)],
+        rec = subprocess.Popen([support.PYPROF, "record", "-q", "-o", self.o, "-p", str(t.pid)],
                                stderr=subprocess.PIPE)
         time.sleep(1.5)
         rec.send_signal(signal.SIGINT)
@@ -281,7 +259,7 @@ class Lifecycle(unittest.TestCase):
 
     def test_kill9_leaves_readable_file(self):
         t = self.start_target()
-        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "-p", str(t.pid)])
+        rec = subprocess.Popen([support.PYPROF, "record", "-q", "-o", self.o, "-p", str(t.pid)])
         time.sleep(1.5)
         rec.kill()
         rec.wait()
@@ -291,7 +269,7 @@ class Lifecycle(unittest.TestCase):
         self.assertIsNone(t.poll())
 
     def test_sigterm_launch_forwards_and_keeps_file(self):
-        rec = subprocess.Popen([PYPROF, "record", "-q", "-o", self.o, "--", self.python,
+        rec = subprocess.Popen([support.PYPROF, "record", "-q", "-o", self.o, "--", self.python,
                                 prog("split.py"), "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.assertEqual(rec.stdout.readline().strip(), b"ready")
         time.sleep(1.0)
@@ -302,7 +280,7 @@ class Lifecycle(unittest.TestCase):
         self.assertGreater(n, 30)
 
     def test_exit_status_passthrough(self):
-        r = run([PYPROF, "record", "-q", "-o", self.o, "--", self.python, "-c",
+        r = run([support.PYPROF, "record", "-q", "-o", self.o, "--", self.python, "-c",
                  "import sys; sys.exit(7)"])
         self.assertEqual(r.returncode, 7, r.stderr.decode())
         self.report_ok(self.o)
@@ -310,7 +288,7 @@ class Lifecycle(unittest.TestCase):
     def test_target_exits_during_recording(self):
         p = subprocess.Popen([self.python, prog("split.py"), "1"], stdout=subprocess.PIPE)
         self.assertEqual(p.stdout.readline().strip(), b"ready")
-        r = run([PYPROF, "record", "-o", self.o, "-d", "30", "-p", str(p.pid)])
+        r = run([support.PYPROF, "record", "-o", self.o, "-d", "30", "-p", str(p.pid)])
         p.communicate()
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertIn(b"target exited", r.stderr)
@@ -318,14 +296,14 @@ class Lifecycle(unittest.TestCase):
         self.assertGreater(n, 10)
 
     def test_summary_reports_failed_share(self):
-        r = run([PYPROF, "record", "-o", self.o, "--", self.python, prog("split.py"), "1"])
+        r = run([support.PYPROF, "record", "-o", self.o, "--", self.python, prog("split.py"), "1"])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertRegex(r.stderr.decode(), r"failed samples: \d+ \(\d+\.\d+%")
         self.assertRegex(r.stderr.decode(), r"\d+ samples from 1 threads")
 
     def test_blocking_mode(self):
         t = self.start_target()
-        r = run([PYPROF, "record", "-q", "--blocking", "-o", self.o, "-d", "1.5", "-p", str(t.pid)])
+        r = run([support.PYPROF, "record", "-q", "--blocking", "-o", self.o, "-d", "1.5", "-p", str(t.pid)])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         n, _ = self.report_ok(self.o)
         self.assertGreater(n, 50)
@@ -333,9 +311,9 @@ class Lifecycle(unittest.TestCase):
 
     # --- errors ---------------------------------------------------------------
     def test_no_such_pid(self):
-        r = run([PYPROF, "record", "-p", "999999999"])
+        r = run([support.PYPROF, "record", "-p", "999999999"])
         self.assertNotEqual(r.returncode, 0)
-        r = run([PYPROF, "record", "-p", "4000000"])
+        r = run([support.PYPROF, "record", "-p", "4000000"])
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"no process with PID 4000000", r.stderr)
 
@@ -343,15 +321,15 @@ class Lifecycle(unittest.TestCase):
         p = subprocess.Popen(["sleep", "30"])
         self.addCleanup(lambda: (p.kill(), p.wait()))
         time.sleep(0.2)
-        r = run([PYPROF, "record", "-p", str(p.pid), "-o", self.o])
+        r = run([support.PYPROF, "record", "-p", str(p.pid), "-o", self.o])
         self.assertEqual(r.returncode, 1)
         self.assertIn(b"not a Python process", r.stderr)
 
     def test_launch_not_python(self):
-        r = run([PYPROF, "record", "-o", self.o, "--", "true"])
+        r = run([support.PYPROF, "record", "-o", self.o, "--", "true"])
         self.assertEqual(r.returncode, 0)  # true's own status
         self.assertIn(b"exited before a Python interpreter was found", r.stderr)
-        r = run([PYPROF, "record", "-o", self.o, "--", "/nonexistent/prog"])
+        r = run([support.PYPROF, "record", "-o", self.o, "--", "/nonexistent/prog"])
         self.assertEqual(r.returncode, 127)
         self.assertIn(b"cannot run", r.stderr)
 
@@ -360,7 +338,7 @@ class Lifecycle(unittest.TestCase):
             self.skipTest("needs root to run pyprof as another user")
         nobody = pwd.getpwnam("nobody")
         t = self.start_target()
-        exe = os.path.abspath(PYPROF)
+        exe = os.path.abspath(support.PYPROF)
         # nobody must be able to reach the binary: copy it somewhere world-readable.
         os.chmod(self.tmp, 0o755)
         exe2 = os.path.join(self.tmp, "pyprof")
@@ -388,7 +366,7 @@ class Lifecycle(unittest.TestCase):
                              stdout=subprocess.PIPE)
         self.addCleanup(lambda: (p.kill(), p.communicate()))
         p.stdout.readline()
-        r = run([PYPROF, "record", "-p", str(p.pid), "-o", self.o])
+        r = run([support.PYPROF, "record", "-p", str(p.pid), "-o", self.o])
         self.assertEqual(r.returncode, 1)
         err = r.stderr.decode()
         self.assertIn("unsupported Python", err)
@@ -398,7 +376,7 @@ class Lifecycle(unittest.TestCase):
     def test_wrong_layout_is_refused(self):
         # Forcing 3.10's table onto a 3.11 interpreter must end in a clear
         # error, not in a profile of garbage.
-        r = run([PYPROF, "record", "--python-version", "3.10", "-o", self.o, "--", self.python,
+        r = run([support.PYPROF, "record", "--python-version", "3.10", "-o", self.o, "--", self.python,
                  prog("split.py"), "3"])
         self.assertEqual(r.returncode, 1, r.stderr.decode())
         self.assertIn(b"does not match the layout of Python 3.10", r.stderr)
@@ -406,13 +384,13 @@ class Lifecycle(unittest.TestCase):
     def test_usage_errors(self):
         for args in (["record"], ["record", "-r", "fast", "-p", "1"], ["record", "-p", "x"],
                      ["record", "-p", "1", "--", "python3"], ["nosuchcommand"]):
-            r = run([PYPROF, *args])
+            r = run([support.PYPROF, *args])
             self.assertEqual(r.returncode, 2, f"{args}: {r.returncode} {r.stderr.decode()}")
             self.assertTrue(r.stderr, args)
 
     def test_help(self):
         for args in (["--help"], ["record", "--help"], ["report", "--help"]):
-            r = run([PYPROF, *args])
+            r = run([support.PYPROF, *args])
             self.assertEqual(r.returncode, 0, args)
             self.assertIn(b"example", r.stdout.lower(), args)
 
@@ -424,32 +402,25 @@ class Lifecycle(unittest.TestCase):
             f.write(b"#!/bin/sh\necho not a record\n" * 10)
         for path, words in ((os.path.join(self.tmp, "missing.pyprof"), b"no such file"),
                             (empty, b"empty"), (junk, b"not a pyprof record")):
-            r = run([PYPROF, "report", path])
+            r = run([support.PYPROF, "report", path])
             self.assertNotEqual(r.returncode, 0, path)
             self.assertGreater(r.returncode, 0, f"crashed on {path}")
             self.assertIn(words, r.stderr.lower(), f"{path}: {r.stderr.decode()}")
         # A real record cut in half still reports, with a warning.
-        r = run([PYPROF, "record", "-q", "-o", self.o, "--", self.python, prog("split.py"), "1"])
+        r = run([support.PYPROF, "record", "-q", "-o", self.o, "--", self.python, prog("split.py"), "1"])
         self.assertEqual(r.returncode, 0)
         with open(self.o, "rb") as f:
             data = f.read()
         cut = os.path.join(self.tmp, "cut.pyprof")
         with open(cut, "wb") as f:
             f.write(data[: len(data) // 2])
-        r = run([PYPROF, "report", cut])
+        r = run([support.PYPROF, "report", cut])
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.assertIn(b"warning", r.stderr.lower())
 
 
-def main():
-    global PYPROF
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--pyprof", default=PYPROF)
-    args, rest = ap.parse_known_args()
-    PYPROF = os.path.abspath(args.pyprof)
-    os.environ["PYPROF"] = PYPROF
-    unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
+
 
 
 if __name__ == "__main__":
-    main()
+    support.main()
