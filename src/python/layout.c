@@ -423,7 +423,12 @@ static int fill_objects(const struct dbg_ctx *c, struct py_layout *L) {
         osz, (int)L->ob_type);
     return PP_ELAYOUT;
   }
-  if (bsz - (uint64_t)L->bytes_ob_sval > 8 || L->var_ob_size >= L->bytes_ob_sval) {
+  /* ob_size (8 bytes) must end by ob_sval: pybytes_read reads the header up
+   * to ob_sval and ob_size from it. Only ob_size < ob_sval was checked before,
+   * which let an overlapping ob_size through (found by fuzz_layout_dbg,
+   * corpus regress-bytes-ob-size-overlap): every line table then failed to
+   * read instead of the layout being refused. */
+  if (bsz - (uint64_t)L->bytes_ob_sval > 8 || (int64_t)L->var_ob_size + 8 > L->bytes_ob_sval) {
     say(c->why, c->whylen,
         "_Py_DebugOffsets: PyBytesObject size %" PRIu64 ", ob_size at %d, ob_sval at %d", bsz,
         (int)L->var_ob_size, (int)L->bytes_ob_sval);

@@ -377,7 +377,12 @@ static int read_stacks(struct record_reader *r, const uint8_t *p, const uint8_t 
     /* every frame id takes at least one byte */
     if (get_varint(&p, end, &n) < 0 || n > (uint64_t)(end - p))
       return corrupt(r, "stack overruns its chunk");
-    if (grow((void **)&r->spool, &r->spool_cap, r->spool_len + n, sizeof *r->spool) < 0)
+    /* At least one slot, so the pool exists even when every stack so far is
+     * empty: r->spool + off on a NULL pool is undefined behaviour here and in
+     * record_reader_stack(), which would also return NULL for a valid id
+     * (found by fuzz_record_reader, corpus regress-empty-first-stack). */
+    if (grow((void **)&r->spool, &r->spool_cap, r->spool_len + (n ? n : 1), sizeof *r->spool) <
+        0)
       return fail(r, PP_ENOMEM, "out of memory");
     uint32_t *dst = r->spool + r->spool_len;
     for (uint64_t j = 0; j < n; j++) {
