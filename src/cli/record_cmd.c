@@ -256,6 +256,9 @@ static void print_summary(const struct sampler_stats *st, const char *out, uint6
           (unsigned long long)st->fail.torn, (unsigned long long)st->fail.fault,
           (unsigned long long)st->fail.other, (unsigned long long)st->retries,
           (unsigned long long)st->idle_skipped);
+  if (tot && st->failed * 10 > tot)
+    fprintf(stderr, "pyprof: hint: many stacks changed while they were read (calls and returns "
+                    "faster than a read takes); `--blocking` reads each thread stopped, exactly\n");
   if (st->reattached)
     fprintf(stderr, "pyprof: the target replaced its program image (exec) %llu time(s); pyprof "
                     "found the new interpreter and went on\n", (unsigned long long)st->reattached);

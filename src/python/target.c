@@ -129,6 +129,16 @@ static int choose_layout(const struct mem_reader *r, struct py_target *t, char *
       snprintf(t->warning, sizeof t->warning, "%s", reason);
     return 0;
   }
+  if (t->major == 3 && t->minor >= 13) {
+    /* 3.13+ always carry _Py_DebugOffsets: not seeing the cookie means the
+     * loader has not finished mapping the library yet (launch mode polls
+     * again), or the memory is not what it claims to be. */
+    snprintf(why, whylen,
+             "found Python %d.%d.%d in %s but no _Py_DebugOffsets at its _PyRuntime (still "
+             "loading, or not a CPython runtime)",
+             t->major, t->minor, t->micro, t->runtime_path);
+    return PP_ENOTREADY;
+  }
   const struct py_layout *L = layout_builtin(t->major, t->minor);
   if (!L) {
     snprintf(why, whylen,

@@ -109,7 +109,9 @@ class Faults(unittest.TestCase):
 
     def _fill(self, preexec=None, out=None):
         t = self.spawn(prog("varied.py"), "20")
-        r = run([support.PYPROF, "record", "-r", "2k", "-o", out or self.o, "-p", str(t.pid), "-d", "15"],
+        # --blocking: every sample is read whole, so the file grows steadily.
+        r = run([support.PYPROF, "record", "--blocking", "-r", "2k", "-o", out or self.o, "-p",
+                 str(t.pid), "-d", "15"],
                 preexec_fn=preexec)
         self.assertIsNone(t.poll(), "the target must survive pyprof's write failure")
         return r

@@ -189,7 +189,8 @@ class Base(unittest.TestCase):
         on = on_stack_counts(folded(o))
         total = sum(folded(o).values())
         self.assertGreater(total, 100, f"too few samples: {on}")
-        self.assertEqual(on.get("sleeper", 0), 0, f"a sleeping thread cannot hold the GIL: {on}")
+        # It holds the GIL only in the instant between its start and sleep().
+        self.assertLessEqual(on.get("sleeper", 0), 2, f"a sleeping thread held the GIL: {on}")
         busy = on.get("busy_a", 0) + on.get("busy_b", 0)
         self.assertGreater(busy / total, 0.9, f"--gil kept non-holders: {on}")
 
