@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README "Testing"; .ci/run calls exactly this).
 # Sets up everything on a fresh Debian machine, then builds and runs the whole
-# suite twice: a normal -Werror build, and an ASan+UBSan build.
-#   tools/test.sh            everything
-#   tools/test.sh --quick    normal build only, no interpreter builds
+# suite twice: a normal -Werror build, and an ASan+UBSan build; then runs each
+# libFuzzer harness for 60 s (tools/fuzz.sh).
+#   tools/test.sh            everything (~25 min on 2 cores, first run longer)
+#   tools/test.sh --quick    normal build only, no interpreter builds, no fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -34,5 +35,7 @@ if [ $quick -eq 0 ]; then
   echo "== ASan + UBSan build =="
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DPYPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+  echo "== fuzzing (60 s per harness) =="
+  tools/fuzz.sh 60
 fi
 echo "test.sh: all tests passed"
