@@ -604,14 +604,16 @@ def run_work(cfg, py, tmp, iters, rate, tool):
             of = os.path.join(tmp, "w.prof")
             if tool == "wake":
                 cmd = [cfg.syscost, "--wake", str(rate), str(int(cfg.work_s * 6 + 20))]
-            elif tool == "pyprof":
+            elif tool in ("pyprof", "pyprof-blocking"):
                 cmd = [cfg.pyprof, "record", "-p", str(tgt.pid), "-d", str(cfg.work_s * 6 + 20),
                        "-r", str(rate), "-o", of]
+                if tool == "pyprof-blocking":
+                    cmd.append("--blocking")
             else:
                 cmd = austin_cmd(cfg, tgt.pid, rate, int(cfg.work_s * 6 + 20), of)
             prof = track(subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                           stderr=subprocess.PIPE, text=True))
-            if tool == "pyprof":
+            if tool.startswith("pyprof"):
                 # Sampling starts right after this line.
                 seen = []
                 while True:
@@ -635,7 +637,7 @@ def run_work(cfg, py, tmp, iters, rate, tool):
             st, pru, plate = reap(prof, 30)
             err = prof.stderr.read()
             res.update(prof_cpu_s=cpu(pru), prof_rc=prof.returncode)
-            if tool == "pyprof":
+            if tool.startswith("pyprof"):
                 s = parse_summary(err)
                 if s:
                     res.update(samples=s["samples"], failed_pct=s.get("failed_pct"),
@@ -665,6 +667,9 @@ def sec_slowdown(cfg, out, res, tmp, austin):
     iters = calibrate(cfg, py, tmp)
     conds = [("none", 0, None)] + [("pyprof %s" % lbl, r, "pyprof") for lbl, r in
                                    (("100", 100), ("1k", 1000), ("10k", 10000))]
+    # --blocking: each sample stops the thread with ptrace (seize, interrupt,
+    # detach) -- what an exact snapshot costs the target.
+    conds += [("blocking 100", 100, "pyprof-blocking"), ("blocking 1k", 1000, "pyprof-blocking")]
     if cfg.syscost:
         conds += [("wakeups 10k", 10000, "wake")]
     if austin:
@@ -712,7 +717,7 @@ def sec_slowdown(cfg, out, res, tmp, austin):
                      fmt(ww, nd=3), "%+.2f%%" % cell["wall_slowdown_pct"]
                      if cell["wall_slowdown_pct"] is not None else "",
                      fmt(cell["profiler_cpu_s"], nd=3) if tool else "",
-                     fmt(cell["failed_pct"], nd=2) if tool == "pyprof" else "", mark])
+                     fmt(cell["failed_pct"], nd=2) if tool.startswith("pyprof") else "", mark])
     out.table(["condition", "target CPU s", "CPU slowdown", "paired [min–max] %",
                "work wall s", "wall slowdown", "profiler CPU s", "failed %", ""], rows)
     out("   slowdown = median(with) / median(none) - 1; 'paired' = per-round ratio to that "
