@@ -717,7 +717,7 @@ def sec_slowdown(cfg, out, res, tmp, austin):
                      fmt(ww, nd=3), "%+.2f%%" % cell["wall_slowdown_pct"]
                      if cell["wall_slowdown_pct"] is not None else "",
                      fmt(cell["profiler_cpu_s"], nd=3) if tool else "",
-                     fmt(cell["failed_pct"], nd=2) if tool.startswith("pyprof") else "", mark])
+                     fmt(cell["failed_pct"], nd=2) if tool and tool.startswith("pyprof") else "", mark])
     out.table(["condition", "target CPU s", "CPU slowdown", "paired [min–max] %",
                "work wall s", "wall slowdown", "profiler CPU s", "failed %", ""], rows)
     out("   slowdown = median(with) / median(none) - 1; 'paired' = per-round ratio to that "
