@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pyprof/common/error.h"
@@ -131,10 +132,13 @@ out:
 struct stat_fd {
   pid_t tid;
   int fd; /* owned */
+  int running;       /* last state read */
+  int64_t read_ns;   /* when (CLOCK_MONOTONIC), 0 never */
 };
 
 struct proc_thread_states {
   pid_t pid;
+  int64_t ttl_ns;
   struct stat_fd *v; /* owned array of n */
   size_t n, cap;
 };
@@ -184,18 +188,36 @@ static int states_fd(struct proc_thread_states *ts, pid_t tid, size_t *idx) {
     ts->v = nv;
     ts->cap = ncap;
   }
-  ts->v[ts->n] = (struct stat_fd){tid, fd};
+  ts->v[ts->n] = (struct stat_fd){tid, fd, 0, 0};
   *idx = ts->n++;
   return 0;
+}
+
+void proc_thread_states_set_ttl(struct proc_thread_states *ts, int64_t ttl_ns) {
+  ts->ttl_ns = ttl_ns;
+}
+
+static int64_t mono_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
 int proc_thread_running(struct proc_thread_states *ts, pid_t tid, int *running) {
   size_t idx;
   char buf[512];
+  int64_t now = 0;
   *running = 0;
   int rc = states_fd(ts, tid, &idx);
   if (rc < 0)
     return rc;
+  if (ts->ttl_ns > 0) {
+    now = mono_ns();
+    if (ts->v[idx].read_ns && now - ts->v[idx].read_ns < ts->ttl_ns) {
+      *running = ts->v[idx].running;
+      return 0;
+    }
+  }
   ssize_t n = pread(ts->v[idx].fd, buf, sizeof buf - 1, 0);
   if (n <= 0) {
     /* ESRCH once the thread has exited: forget the descriptor. */
@@ -208,6 +230,8 @@ int proc_thread_running(struct proc_thread_states *ts, pid_t tid, int *running) 
   if (!p || p[1] != ' ' || !p[2])
     return PP_EIO;
   *running = p[2] == 'R';
+  ts->v[idx].running = *running;
+  ts->v[idx].read_ns = now;
   return 0;
 }
 

@@ -203,21 +203,34 @@ size_t py_thread_check_prepare(const struct py_layout *L, const struct py_thread
     return 1;
   chk->has_leaf = 1;
   chk->leaf_code = leaf->code;
+  chk->leaf_prev = leaf->prev;
   reqs[1] = (struct mem_read_req){leaf->addr + (uint64_t)L->frame_code, chk->code_buf, 8};
   return 2;
 }
 
-int py_thread_check_result(const struct py_layout *L, const struct py_check *chk) {
+int py_thread_check_result(const struct py_layout *L, struct py_check *chk) {
   uint64_t fp, code;
   memcpy(&fp, chk->fp_buf, 8);
-  if (fp != chk->frame)
-    return PP_ETORN;
-  if (chk->has_leaf) {
-    memcpy(&code, chk->code_buf, 8);
-    if ((code & ~L->code_tag_mask) != chk->leaf_code)
-      return PP_ETORN;
+  chk->current = fp;
+  if (fp == chk->frame) {
+    if (chk->has_leaf) {
+      memcpy(&code, chk->code_buf, 8);
+      if ((code & ~L->code_tag_mask) != chk->leaf_code)
+        return PP_ETORN;
+    }
+    return 0;
   }
-  return 0;
+  if (chk->has_leaf && fp != 0 && fp == chk->leaf_prev)
+    return 0; /* returned from the leaf: the walk shows the moment before */
+  return fp != 0 && chk->has_leaf ? PY_CHECK_DEEPER : PP_ETORN;
+}
+
+int py_thread_check_deeper(const struct mem_reader *r, const struct py_layout *L,
+                           const struct py_check *chk) {
+  uint64_t prev;
+  if (mem_read_u64(r, chk->current + (uint64_t)L->frame_previous, &prev) < 0)
+    return PP_ETORN;
+  return prev == chk->frame ? 0 : PP_ETORN;
 }
 
 int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
@@ -227,7 +240,10 @@ int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout
   struct mem_read_req reqs[2];
   size_t n = py_thread_check_prepare(L, th, frame, leaf, &chk, reqs);
   int rc = mem_readv(r, reqs, n);
-  return rc < 0 ? rc : py_thread_check_result(L, &chk);
+  if (rc < 0)
+    return rc;
+  rc = py_thread_check_result(L, &chk);
+  return rc == PY_CHECK_DEEPER ? py_thread_check_deeper(r, L, &chk) : rc;
 }
 
 static int read_threads_of(const struct mem_reader *r, const struct py_layout *L, uint64_t interp,
@@ -427,6 +443,7 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
           off = -1;
       }
       out[*n].addr = frame;
+      out[*n].prev = prev;
       out[*n].code = code;
       out[*n].offset = off;
       (*n)++;

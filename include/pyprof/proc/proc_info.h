@@ -31,6 +31,9 @@ int proc_threads_list(pid_t pid, pid_t **tids, size_t *n);
 struct proc_thread_states;
 int proc_thread_states_new(pid_t pid, struct proc_thread_states **out);
 void proc_thread_states_free(struct proc_thread_states *ts);
+/* Reuse a thread's state read less than ttl_ns ago (0, the default: read
+ * every time). */
+void proc_thread_states_set_ttl(struct proc_thread_states *ts, int64_t ttl_ns);
 /* *running = 1 when the thread's state is R (running or runnable). PP_ENOTFOUND
  * when the thread is gone. */
 int proc_thread_running(struct proc_thread_states *ts, pid_t tid, int *running);

@@ -28,6 +28,7 @@ struct py_thread {
 
 struct py_raw_frame {
   uint64_t addr;   /* remote frame address */
+  uint64_t prev;   /* the frame's previous (caller) pointer as read */
   uint64_t code;   /* remote code object address */
   int64_t offset;  /* byte offset of the current instruction, negative if not started */
 };
@@ -95,27 +96,38 @@ int py_gil_holder(const struct mem_reader *r, const struct py_layout *L, uint64_
 int py_thread_current_frame(const struct mem_reader *r, const struct py_layout *L, uint64_t tstate,
                             uint64_t *frame);
 
-/* Torn-read check after a walk that started at frame and produced leaf:
- * re-reads, in one batch, the thread's current frame pointer and the code
- * object of the frame at leaf->addr. 0 when both are unchanged, PP_ETORN when
- * the stack moved meanwhile (a call or return). The leaf's instruction is not
- * compared: a running loop moves it, which changes the line, not the stack. */
+/* Torn-read check after a walk that started at frame F and produced leaf.
+ * The walk is kept when what it read is a stack the thread really had:
+ * - the current frame C is still F, and F still runs the same code object
+ *   (its instruction may have moved: that changes the line, not the stack);
+ * - or C is F's caller: the thread returned from F meanwhile, and the walk
+ *   shows the state just before (a popped frame's memory is left as it was);
+ * - or C's caller is F: the thread called one level deeper meanwhile.
+ * Anything else (several calls and returns in between) is PP_ETORN. The
+ * last case needs one more read of C, done by py_thread_check_unchanged and
+ * by callers of py_thread_check_result through py_thread_check_deeper. */
 int py_thread_check_unchanged(const struct mem_reader *r, const struct py_layout *L,
                               const struct py_thread *th, uint64_t frame,
                               const struct py_raw_frame *leaf);
 
 /* The same check in two halves, so a caller can batch its reads with others:
  * prepare fills up to 2 requests (returns how many) pointing into *chk;
- * after they are read, result gives 0 or PP_ETORN. */
+ * after they are read, result gives 0, PP_ETORN, or PP_EAGAIN-like
+ * PY_CHECK_DEEPER: call py_thread_check_deeper to decide. */
+#define PY_CHECK_DEEPER 1
 struct py_check {
   unsigned char fp_buf[8], code_buf[8]; /* filled by the reads */
-  uint64_t frame, leaf_code;
+  uint64_t frame, leaf_code, leaf_prev, current;
   int has_leaf;
 };
 size_t py_thread_check_prepare(const struct py_layout *L, const struct py_thread *th,
                                uint64_t frame, const struct py_raw_frame *leaf,
                                struct py_check *chk, struct mem_read_req reqs[2]);
-int py_thread_check_result(const struct py_layout *L, const struct py_check *chk);
+int py_thread_check_result(const struct py_layout *L, struct py_check *chk);
+/* Reads the caller pointer of the current frame: 0 when it is the walk's
+ * first frame (the thread went one call deeper), else PP_ETORN. */
+int py_thread_check_deeper(const struct mem_reader *r, const struct py_layout *L,
+                           const struct py_check *chk);
 
 /* Walk the frame chain from frame (leaf) towards the root, writing at most cap
  * frames leaf first into out. With fw (may be NULL), frames are taken from
