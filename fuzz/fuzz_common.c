@@ -233,6 +233,8 @@ static void stale_checks(const struct mem_reader *r, const struct py_layout *L,
     return;
   if (!blocking) {
     rc = py_thread_check_result(L, &chk);
+    if (rc == PY_CHECK_DEEPER)
+      rc = py_thread_check_deeper(r, L, &chk);
     fuzz_expect_rc(rc, walk_errors, NWALK_ERRORS);
     FUZZ_FAIL_IF(rc == PP_ETORN); /* nothing changes in an image */
   }
