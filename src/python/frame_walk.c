@@ -177,9 +177,7 @@ int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uin
       else if ((rc = mem_read_u64(r, t.cframe + (uint64_t)L->cframe_current_frame, &t.frame)) < 0)
         goto out;
     }
-    if (!t.native_tid)
-      t.native_tid = th[i].native_tid; /* 3.8-3.10: resolved by the caller, keep it */
-    fresh[i] = t;
+    fresh[i] = t; /* 3.8-3.10: native_tid 0, the caller resolves it */
   }
   memcpy(th, fresh, n * sizeof *th);
   if (gil)

@@ -54,9 +54,6 @@ struct sampler {
   uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
   size_t nseen;
   int32_t ptid_off;                     /* tid offset in pthread descriptors, -1 unknown */
-  uint64_t *ptid_keys;                  /* owned, SEEN_TIDS_MAX: pthread ids resolved... */
-  uint32_t *ptid_vals;                  /* owned, SEEN_TIDS_MAX: ...to these tids */
-  size_t nptid;
   uint64_t gil_interp, gil_state;       /* cached GIL state address of gil_interp */
   struct py_gil_loc gil_loc;            /* where the GIL's flag and holder are */
   int gil_loc_ok;
@@ -273,10 +270,8 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t 
     if (proc_thread_running(s->states, (pid_t)tid, &running) < 0) {
       /* No such thread: it ended, or (3.8-3.10) its tid was derived from a
        * thread descriptor since reused. Resolve tids afresh next tick. */
-      if (L->tstate_native_thread_id < 0) {
-        s->nptid = 0;
-        s->nprev = 0;
-      }
+      if (L->tstate_native_thread_id < 0)
+        s->ptid_off = -1; /* find the offset again */
       return 0;
     }
     if (!running) {
@@ -382,7 +377,6 @@ static void relocate(struct sampler *s) {
   s->codes = NULL;
   code_cache_new(CODE_CACHE_MAX, &s->codes);
   s->ptid_off = -1;
-  s->nptid = 0;
   s->gil_interp = s->gil_state = 0;
   s->gil_loc_ok = 0;
   s->nprev = 0;
@@ -401,8 +395,13 @@ static void status_line(struct sampler *s, int64_t now) {
   fflush(stderr);
 }
 
-/* 3.8-3.10 record no native thread id: derive it from the pthread id. */
+/* 3.8-3.10 record no native thread id: derive it from the pthread id. The
+ * tid is re-read from each thread's descriptor every tick, in one batch: a
+ * thread state's thread_id changes once the new thread runs, and the C
+ * library reuses descriptors of ended threads, so no mapping can be kept. */
 static void fill_native_tids(struct sampler *s, size_t n) {
+  struct mem_read_req reqs[PY_REREAD_MAX];
+  unsigned char tb[PY_REREAD_MAX][4];
   if (s->t->layout.tstate_native_thread_id >= 0)
     return;
   if (s->ptid_off < 0) {
@@ -415,23 +414,25 @@ static void fill_native_tids(struct sampler *s, size_t n) {
       return;
     }
   }
-  for (size_t i = 0; i < n; i++) {
-    uint64_t key = s->threads[i].thread_id;
-    size_t j;
-    for (j = 0; j < s->nptid && s->ptid_keys[j] != key; j++)
-      ;
-    if (j < s->nptid) {
-      s->threads[i].native_tid = s->ptid_vals[j];
+  for (size_t base = 0; base < n; base += PY_REREAD_MAX) {
+    size_t k = n - base < PY_REREAD_MAX ? n - base : PY_REREAD_MAX;
+    for (size_t i = 0; i < k; i++)
+      reqs[i] = (struct mem_read_req){s->threads[base + i].thread_id + (uint64_t)s->ptid_off,
+                                      tb[i], 4};
+    if (mem_readv(s->r, reqs, k) < 0) {
+      /* A thread ended meanwhile: fall back to one read each. */
+      for (size_t i = 0; i < k; i++) {
+        uint32_t tid = 0;
+        pthread_tid_read(s->r, s->threads[base + i].thread_id, s->ptid_off, &tid);
+        s->threads[base + i].native_tid = tid;
+      }
       continue;
     }
-    uint32_t tid;
-    if (pthread_tid_read(s->r, key, s->ptid_off, &tid) < 0)
-      continue;
-    s->threads[i].native_tid = tid;
-    if (s->nptid == SEEN_TIDS_MAX)
-      s->nptid = 0; /* start over rather than grow without bound */
-    s->ptid_keys[s->nptid] = key;
-    s->ptid_vals[s->nptid++] = tid;
+    for (size_t i = 0; i < k; i++) {
+      uint32_t tid;
+      memcpy(&tid, tb[i], 4);
+      s->threads[base + i].native_tid = tid;
+    }
   }
 }
 
@@ -468,6 +469,7 @@ static int sampler_tick(struct sampler *s, int64_t now) {
     if (rc == 0) {
       n = s->nprev;
       s->gil_known = s->gil_loc_ok;
+      fill_native_tids(s, n);
     }
   }
   if (rc == PP_ENOTFOUND || (rc < 0 && rc != PP_EEXITED && rc != PP_ENOPROC))
@@ -525,10 +527,8 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   s.fp_bufs = malloc(FP_CHECK_MAX * CODE_FP_MAX);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
   s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
-  s.ptid_keys = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_keys);
-  s.ptid_vals = calloc(SEEN_TIDS_MAX, sizeof *s.ptid_vals);
   s.ptid_off = -1;
-  if (!s.threads || !s.raw || !s.ids || !s.seen_tids || !s.ptid_keys || !s.ptid_vals ||
+  if (!s.threads || !s.raw || !s.ids || !s.seen_tids ||
       !s.window || !s.fp_bufs) {
     rc = PP_ENOMEM;
     goto out;
@@ -609,8 +609,6 @@ out:
   free(s.fp_bufs);
   free(s.ids);
   free(s.seen_tids);
-  free(s.ptid_keys);
-  free(s.ptid_vals);
   return rc;
 }
 
