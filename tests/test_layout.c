@@ -14,7 +14,6 @@
  * The second half feeds layout_from_debug_offsets() synthetic and corrupted
  * _Py_DebugOffsets: every bad input gets its specific error, none crashes. */
 #include <criterion/criterion.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,67 +23,7 @@
 #include "pyprof/proc/mem_image.h"
 #include "pyprof/python/layout.h"
 #include "pyprof/python/pystr.h"
-
-/* ---- finding interpreters ----------------------------------------------- */
-
-/* Newest match of a glob pattern into out; 0 if none. */
-static int glob_last(const char *pattern, char *out, size_t cap) {
-  glob_t g;
-  int found = 0;
-  if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0) {
-    for (size_t i = g.gl_pathc; i-- > 0;) {
-      if (access(g.gl_pathv[i], X_OK) == 0) {
-        snprintf(out, cap, "%s", g.gl_pathv[i]);
-        found = 1;
-        break;
-      }
-    }
-  }
-  globfree(&g);
-  return found;
-}
-
-static int on_path(const char *name, char *out, size_t cap) {
-  const char *path = getenv("PATH");
-  if (!path)
-    return 0;
-  char *copy = strdup(path); /* owned */
-  int found = 0;
-  for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found;
-       dir = strtok_r(NULL, ":", &save)) {
-    snprintf(out, cap, "%s/%s", dir, name);
-    found = access(out, X_OK) == 0;
-  }
-  free(copy);
-  return found;
-}
-
-/* Python 3.minor: the pyenv one, or for 3.14 also the other known places. */
-static int find_python(int minor, char *out, size_t cap, char *looked, size_t lcap) {
-  const char *home = getenv("HOME");
-  char pat[512];
-  snprintf(pat, sizeof pat, "%s/.pyenv/versions/3.%d.*/bin/python3.%d", home ? home : "", minor,
-           minor);
-  snprintf(looked, lcap, "%s", pat);
-  if (glob_last(pat, out, cap))
-    return 1;
-  if (minor < 14)
-    return 0;
-  char name[32];
-  snprintf(name, sizeof name, "python3.%d", minor);
-  if (on_path(name, out, cap))
-    return 1;
-  snprintf(pat, sizeof pat, "%s/.cache/pyprof-pythons*/3.%d/bin/python3.%d", home ? home : "",
-           minor, minor);
-  if (glob_last(pat, out, cap))
-    return 1;
-  snprintf(pat, sizeof pat, "/tmp/py3%d*/bin/python3.%d", minor, minor);
-  if (glob_last(pat, out, cap))
-    return 1;
-  snprintf(looked, lcap, "pyenv, PATH, ~/.cache/pyprof-pythons*/3.%d, /tmp/py3%d*", minor,
-           minor);
-  return 0;
-}
+#include "test_support.h"
 
 /* ---- the dump ----------------------------------------------------------- */
 
@@ -111,28 +50,11 @@ struct dump {
   int ended;
 };
 
-static size_t unhex(const char *s, uint8_t *out, size_t cap) {
-  size_t n = 0;
-  if (strcmp(s, "-") == 0)
-    return 0;
-  while (s[0] && s[1] && n < cap) {
-    unsigned v;
-    if (sscanf(s, "%2x", &v) != 1)
-      break;
-    out[n++] = (uint8_t)v;
-    s += 2;
-  }
-  return n;
-}
-
 static void parse_line(struct dump *d, char *line) {
-  char *save = NULL;
-  char *kw = strtok_r(line, " \n", &save);
+  char *a[10];
+  char *kw = ts_split(line, a, 10);
   if (!kw)
     return;
-  char *a[10] = {0};
-  for (int i = 0; i < 10; i++)
-    a[i] = strtok_r(NULL, " \n", &save);
 #define U(i) strtoull(a[i] ? a[i] : "0", NULL, 10)
   if (!strcmp(kw, "version")) {
     d->major = (int)U(0);
@@ -142,7 +64,7 @@ static void parse_line(struct dump *d, char *line) {
   } else if (!strcmp(kw, "runtime")) {
     d->runtime = U(0);
   } else if (!strcmp(kw, "debug_offsets")) {
-    unhex(a[0] ? a[0] : "-", d->dbg, sizeof d->dbg);
+    ts_unhex(a[0] ? a[0] : "-", d->dbg, sizeof d->dbg);
   } else if (!strcmp(kw, "interp")) {
     d->interp = U(0);
     d->threads_head = U(1);
@@ -166,7 +88,7 @@ static void parse_line(struct dump *d, char *line) {
     c->qualname = U(4);
     c->filename = U(5);
     c->linetable = U(6);
-    c->ltlen = unhex(a[7] ? a[7] : "-", c->lt, sizeof c->lt);
+    c->ltlen = ts_unhex(a[7] ? a[7] : "-", c->lt, sizeof c->lt);
   } else if (!strcmp(kw, "end")) {
     d->ended = 1;
   }
@@ -179,11 +101,9 @@ static int run_snapshot(const char *python, struct dump *d, struct mem_image *im
   int fd = mkstemp(bin);
   cr_assert(fd >= 0);
   close(fd);
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "%s %s/tests/layout_dump.py snapshot %s", python, PYPROF_SOURCE_DIR,
-           bin);
-  FILE *p = popen(cmd, "r"); /* owned: pclose below */
-  cr_assert(p, "popen %s", cmd);
+  char cmd[1024], args[64];
+  snprintf(args, sizeof args, "snapshot %s", bin);
+  FILE *p = ts_layout_dump(python, args, cmd, sizeof cmd); /* owned: pclose below */
   char *line = NULL; /* owned: getline buffer */
   size_t cap = 0;
   while (getline(&line, &cap, p) > 0)
@@ -292,13 +212,11 @@ static void check_code(const struct mem_reader *r, const struct py_layout *L,
 
 static void check_interpreter(const char *python, int want_minor) {
   struct dump *d = calloc(1, sizeof *d); /* owned */
-  struct mem_image *img = NULL;          /* owned */
   struct mem_reader r;
+  struct mem_image *img = ts_image(0, NULL, 0, &r); /* owned */
   struct py_layout L;
   char why[256] = "";
   cr_assert(d);
-  cr_assert_eq(mem_image_new(&img), 0);
-  mem_image_reader(img, &r);
   int regions = run_snapshot(python, d, img);
   cr_log_info("%s: Python %d.%d.%d, %d regions", python, d->major, d->minor, d->micro, regions);
   cr_assert_eq(d->major, 3);
@@ -456,30 +374,14 @@ static void check_interpreter(const char *python, int want_minor) {
   free(d);
 }
 
-static void run_minor(int minor) {
-  char py[512], looked[512];
-  if (!find_python(minor, py, sizeof py, looked, sizeof looked)) {
-    fprintf(stderr, "test_layout: skipping 3.%d: no interpreter (looked in %s)\n", minor, looked);
-    cr_skip_test("no CPython 3.%d found (looked in %s)", minor, looked);
-  }
-  check_interpreter(py, minor);
-}
-
-Test(layout_real, py3_8) { run_minor(8); }
-Test(layout_real, py3_9) { run_minor(9); }
-Test(layout_real, py3_10) { run_minor(10); }
-Test(layout_real, py3_11) { run_minor(11); }
-Test(layout_real, py3_12) { run_minor(12); }
-Test(layout_real, py3_13) { run_minor(13); }
-Test(layout_real, py3_14) { run_minor(14); }
-Test(layout_real, debian_python3_11) {
-  const char *py = "/usr/bin/python3.11";
-  if (access(py, X_OK) != 0) {
-    fprintf(stderr, "test_layout: skipping %s: not installed\n", py);
-    cr_skip_test("%s not installed", py);
-  }
-  check_interpreter(py, 11);
-}
+Test(layout_real, py3_8) { ts_with_python("test_layout", 8, check_interpreter); }
+Test(layout_real, py3_9) { ts_with_python("test_layout", 9, check_interpreter); }
+Test(layout_real, py3_10) { ts_with_python("test_layout", 10, check_interpreter); }
+Test(layout_real, py3_11) { ts_with_python("test_layout", 11, check_interpreter); }
+Test(layout_real, py3_12) { ts_with_python("test_layout", 12, check_interpreter); }
+Test(layout_real, py3_13) { ts_with_python("test_layout", 13, check_interpreter); }
+Test(layout_real, py3_14) { ts_with_python("test_layout", 14, check_interpreter); }
+Test(layout_real, debian_python3_11) { ts_with_debian_python("test_layout", check_interpreter); }
 
 /* ---- built-in tables ---------------------------------------------------- */
 

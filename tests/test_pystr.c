@@ -6,7 +6,6 @@
  * mem_image at its address and decoded with the layout pyprof would use for
  * that interpreter. Then synthetic headers check the bounds. */
 #include <criterion/criterion.h>
-#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,66 +15,7 @@
 #include "pyprof/proc/mem_image.h"
 #include "pyprof/python/layout.h"
 #include "pyprof/python/pystr.h"
-
-static int glob_last(const char *pattern, char *out, size_t cap) {
-  glob_t g;
-  int found = 0;
-  if (glob(pattern, 0, NULL, &g) == 0) {
-    for (size_t i = g.gl_pathc; i-- > 0 && !found;) {
-      if (access(g.gl_pathv[i], X_OK) == 0) {
-        snprintf(out, cap, "%s", g.gl_pathv[i]);
-        found = 1;
-      }
-    }
-  }
-  globfree(&g);
-  return found;
-}
-
-static int find_python(int minor, char *out, size_t cap) {
-  const char *home = getenv("HOME");
-  char pat[512];
-  snprintf(pat, sizeof pat, "%s/.pyenv/versions/3.%d.*/bin/python3.%d", home ? home : "", minor,
-           minor);
-  if (glob_last(pat, out, cap))
-    return 1;
-  if (minor < 14)
-    return 0;
-  const char *path = getenv("PATH");
-  if (path) {
-    char *copy = strdup(path); /* owned */
-    int found = 0;
-    for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found;
-         dir = strtok_r(NULL, ":", &save)) {
-      snprintf(out, cap, "%s/python3.%d", dir, minor);
-      found = access(out, X_OK) == 0;
-    }
-    free(copy);
-    if (found)
-      return 1;
-  }
-  snprintf(pat, sizeof pat, "%s/.cache/pyprof-pythons*/3.%d/bin/python3.%d", home ? home : "",
-           minor, minor);
-  if (glob_last(pat, out, cap))
-    return 1;
-  snprintf(pat, sizeof pat, "/tmp/py3%d*/bin/python3.%d", minor, minor);
-  return glob_last(pat, out, cap);
-}
-
-/* hex (or "-" for empty) into a malloc'd buffer */
-static uint8_t *unhex(const char *s, size_t *n) {
-  size_t len = strcmp(s, "-") ? strlen(s) / 2 : 0;
-  uint8_t *out = malloc(len + 1); /* owned by the caller */
-  cr_assert(out);
-  for (size_t i = 0; i < len; i++) {
-    unsigned v;
-    cr_assert(sscanf(s + 2 * i, "%2x", &v) == 1);
-    out[i] = (uint8_t)v;
-  }
-  out[len] = 0;
-  *n = len;
-  return out;
-}
+#include "test_support.h"
 
 /* The first max code points of UTF-8 text s, plus "..." if it had more. */
 static char *expect_truncated(const uint8_t *s, size_t n, size_t max) {
@@ -96,19 +36,14 @@ static char *expect_truncated(const uint8_t *s, size_t n, size_t max) {
 
 static void check_interpreter(const char *python, int want_minor) {
   char cmd[1024];
-  snprintf(cmd, sizeof cmd, "%s %s/tests/layout_dump.py strings", python, PYPROF_SOURCE_DIR);
-  FILE *p = popen(cmd, "r"); /* owned: pclose below */
-  cr_assert(p);
+  FILE *p = ts_layout_dump(python, "strings", cmd, sizeof cmd); /* owned: pclose below */
   char *line = NULL; /* owned: getline buffer */
   size_t cap = 0;
   struct py_layout L;
   int have_layout = 0, minor = 0, nstr = 0, nbytes = 0, ended = 0;
   while (getline(&line, &cap, p) > 0) {
-    char *save = NULL;
-    char *kw = strtok_r(line, " \n", &save);
-    char *a[4] = {0};
-    for (int i = 0; i < 4; i++)
-      a[i] = strtok_r(NULL, " \n", &save);
+    char *a[4];
+    char *kw = ts_split(line, a, 4);
     if (!kw)
       continue;
     if (!strcmp(kw, "version")) {
@@ -121,7 +56,7 @@ static void check_interpreter(const char *python, int want_minor) {
       }
     } else if (!strcmp(kw, "debug_offsets") && minor >= 13) {
       size_t n = 0;
-      uint8_t *dbg = unhex(a[0], &n); /* owned */
+      uint8_t *dbg = ts_unhex_alloc(a[0], &n); /* owned */
       char why[256];
       int rc = layout_from_debug_offsets(dbg, n, &L, why, sizeof why);
       cr_assert_eq(rc, 0, "%s %s", pp_errname(rc), why);
@@ -131,13 +66,10 @@ static void check_interpreter(const char *python, int want_minor) {
       cr_assert(have_layout && a[3]);
       uint64_t addr = strtoull(a[1], NULL, 10);
       size_t rawn = 0, wantn = 0;
-      uint8_t *raw = unhex(a[2], &rawn);  /* owned */
-      uint8_t *want = unhex(a[3], &wantn); /* owned */
-      struct mem_image *img = NULL;       /* owned */
+      uint8_t *raw = ts_unhex_alloc(a[2], &rawn);   /* owned */
+      uint8_t *want = ts_unhex_alloc(a[3], &wantn); /* owned */
       struct mem_reader r;
-      cr_assert_eq(mem_image_new(&img), 0);
-      cr_assert_eq(mem_image_add(img, addr, raw, rawn), 0);
-      mem_image_reader(img, &r);
+      struct mem_image *img = ts_image(addr, raw, rawn, &r); /* owned */
       if (!strcmp(kw, "str")) {
         char *got = NULL; /* owned */
         int rc = pystr_read(&r, &L, addr, &got);
@@ -171,29 +103,14 @@ static void check_interpreter(const char *python, int want_minor) {
   cr_expect_eq(nbytes, 2);
 }
 
-static void run_minor(int minor) {
-  char py[512];
-  if (!find_python(minor, py, sizeof py)) {
-    fprintf(stderr, "test_pystr: skipping 3.%d: no interpreter found\n", minor);
-    cr_skip_test("no CPython 3.%d found", minor);
-  }
-  check_interpreter(py, minor);
-}
-
-Test(pystr_real, py3_8) { run_minor(8); }
-Test(pystr_real, py3_9) { run_minor(9); }
-Test(pystr_real, py3_10) { run_minor(10); }
-Test(pystr_real, py3_11) { run_minor(11); }
-Test(pystr_real, py3_12) { run_minor(12); }
-Test(pystr_real, py3_13) { run_minor(13); }
-Test(pystr_real, py3_14) { run_minor(14); }
-Test(pystr_real, debian_python3_11) {
-  if (access("/usr/bin/python3.11", X_OK) != 0) {
-    fprintf(stderr, "test_pystr: skipping /usr/bin/python3.11: not installed\n");
-    cr_skip_test("/usr/bin/python3.11 not installed");
-  }
-  check_interpreter("/usr/bin/python3.11", 11);
-}
+Test(pystr_real, py3_8) { ts_with_python("test_pystr", 8, check_interpreter); }
+Test(pystr_real, py3_9) { ts_with_python("test_pystr", 9, check_interpreter); }
+Test(pystr_real, py3_10) { ts_with_python("test_pystr", 10, check_interpreter); }
+Test(pystr_real, py3_11) { ts_with_python("test_pystr", 11, check_interpreter); }
+Test(pystr_real, py3_12) { ts_with_python("test_pystr", 12, check_interpreter); }
+Test(pystr_real, py3_13) { ts_with_python("test_pystr", 13, check_interpreter); }
+Test(pystr_real, py3_14) { ts_with_python("test_pystr", 14, check_interpreter); }
+Test(pystr_real, debian_python3_11) { ts_with_debian_python("test_pystr", check_interpreter); }
 
 /* ---- synthetic objects (3.12 layout) ------------------------------------ */
 
@@ -215,11 +132,8 @@ static size_t make_str(const struct py_layout *L, unsigned char *buf, size_t cap
 }
 
 static int read_one(const unsigned char *buf, size_t n, const struct py_layout *L, char **out) {
-  struct mem_image *img = NULL; /* owned */
   struct mem_reader r;
-  cr_assert_eq(mem_image_new(&img), 0);
-  cr_assert_eq(mem_image_add(img, BASE, buf, n), 0);
-  mem_image_reader(img, &r);
+  struct mem_image *img = ts_image(BASE, buf, n, &r); /* owned */
   int rc = pystr_read(&r, L, BASE, out);
   mem_image_free(img);
   return rc;
@@ -294,10 +208,8 @@ Test(pystr_synthetic, kinds_and_bounds) {
   cr_expect_eq(read_one(buf, (size_t)L->unicode_compact_size + 8, L, &s), PP_EFAULT);
   /* header not mapped / NULL */
   cr_expect_eq(read_one(buf, 8, L, &s), PP_EFAULT);
-  struct mem_image *img = NULL; /* owned */
   struct mem_reader r;
-  cr_assert_eq(mem_image_new(&img), 0);
-  mem_image_reader(img, &r);
+  struct mem_image *img = ts_image(0, NULL, 0, &r); /* owned */
   cr_expect_eq(pystr_read(&r, L, 0, &s), PP_EFAULT);
   cr_expect_eq(pystr_read(&r, L, UINT64_MAX - 8, &s), PP_EFAULT);
   mem_image_free(img);
@@ -314,11 +226,8 @@ Test(pystr_synthetic, kinds_and_bounds) {
 
 static int read_bytes(const unsigned char *buf, size_t n, const struct py_layout *L, uint8_t **out,
                       size_t *len) {
-  struct mem_image *img = NULL; /* owned */
   struct mem_reader r;
-  cr_assert_eq(mem_image_new(&img), 0);
-  cr_assert_eq(mem_image_add(img, BASE, buf, n), 0);
-  mem_image_reader(img, &r);
+  struct mem_image *img = ts_image(BASE, buf, n, &r); /* owned */
   int rc = pybytes_read(&r, L, BASE, out, len);
   mem_image_free(img);
   return rc;

@@ -1,7 +1,6 @@
 /* Record writer and reader: round trip, size per sample, cut and damaged
  * files, hand-crafted invalid files, write failures. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,39 +17,13 @@
 #include "pyprof/record/format.h"
 #include "pyprof/record/reader.h"
 #include "pyprof/record/writer.h"
-
-static char tmpdir[64];
+#include "test_support.h"
 
 static void setup_tmp(void) {
-  strcpy(tmpdir, "/tmp/pyprof-test-record-XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
+  ts_tmpdir_make("pyprof-test-record");
 }
 
-static void teardown_tmp(void) {
-  DIR *d = opendir(tmpdir);
-  if (!d)
-    return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-    unlink(p);
-  }
-  closedir(d);
-  rmdir(tmpdir);
-}
-
-TestSuite(record, .init = setup_tmp, .fini = teardown_tmp);
-
-static char *tpath(const char *name) {
-  static char bufs[4][512];
-  static int k;
-  char *b = bufs[k++ & 3];
-  snprintf(b, 512, "%s/%s", tmpdir, name);
-  return b;
-}
+TestSuite(record, .init = setup_tmp, .fini = ts_tmpdir_remove);
 
 static const struct record_header_info HDR = {
     .py_major = 3, .py_minor = 11, .py_micro = 7, .pid = 4242, .rate_hz = 100,
@@ -58,27 +31,6 @@ static const struct record_header_info HDR = {
     .cmdline = "python app.py --n 3", .hostname = "node-1", .python_path = "/usr/bin/python3.11",
     .rank = 3,
 };
-
-static uint8_t *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  cr_assert_not_null(f, "open %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  uint8_t *b = malloc((size_t)n + 1);
-  cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return b;
-}
-
-static void spit(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  if (len)
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-  cr_assert_eq(fclose(f), 0);
-}
 
 static off_t file_size(const char *path) {
   struct stat st;
@@ -177,10 +129,10 @@ static size_t write_small(const char *path, struct record_sample *expect, size_t
 
 Test(record, round_trip) {
   struct record_sample expect[512];
-  size_t n = write_small(tpath("small.pyprof"), expect, 512);
+  size_t n = write_small(ts_path("small.pyprof"), expect, 512);
 
   struct record_reader *r = NULL;
-  cr_assert_eq(record_reader_open(&r, tpath("small.pyprof")), 0);
+  cr_assert_eq(record_reader_open(&r, ts_path("small.pyprof")), 0);
   const struct record_header *h = record_reader_header(r);
   cr_assert_eq(h->format_version, RECORD_FORMAT_VERSION);
   cr_assert_eq(h->py_major, 3);
@@ -253,14 +205,14 @@ Test(record, round_trip) {
   cr_assert_eq(st.summary.attempts, n + 4);
   cr_assert_eq(st.summary.duration_ns, 600000000);
   cr_assert_eq(st.summary.exit_status, 0);
-  cr_assert_eq(st.good_bytes, (uint64_t)file_size(tpath("small.pyprof")));
+  cr_assert_eq(st.good_bytes, (uint64_t)file_size(ts_path("small.pyprof")));
   cr_assert_str_eq(record_reader_message(r), "");
   record_reader_close(r);
 }
 
 Test(record, interning_dedupes_and_time_rounds_down) {
   struct record_writer *w = NULL;
-  cr_assert_eq(record_writer_open(&w, tpath("i.pyprof"), &HDR), 0);
+  cr_assert_eq(record_writer_open(&w, ts_path("i.pyprof"), &HDR), 0);
   uint32_t a, b, c;
   cr_assert_eq(record_writer_string(w, "x.py", 4, &a), 0);
   cr_assert_eq(record_writer_string(w, "x.pyc", 4, &b), 0); /* not NUL-terminated use */
@@ -297,7 +249,7 @@ Test(record, interning_dedupes_and_time_rounds_down) {
   cr_assert_eq(record_writer_close(w, NULL), 0);
 
   struct readback rb;
-  read_all(tpath("i.pyprof"), &rb, 64);
+  read_all(ts_path("i.pyprof"), &rb, 64);
   cr_assert_eq(rb.open_rc, 0);
   cr_assert_eq(rb.next_rc, 0);
   cr_assert_eq(rb.n, 2);
@@ -314,7 +266,7 @@ Test(record, interning_dedupes_and_time_rounds_down) {
 
 Test(record, writer_rejects_bad_ids) {
   struct record_writer *w = NULL;
-  cr_assert_eq(record_writer_open(&w, tpath("bad.pyprof"), &HDR), 0);
+  cr_assert_eq(record_writer_open(&w, ts_path("bad.pyprof"), &HDR), 0);
   uint32_t s, f, k;
   cr_assert_eq(record_writer_string(w, "f", 1, &s), 0);
   cr_assert_eq(record_writer_frame(w, RECORD_FRAME_PYTHON, s + 1, s, 1, 1, &f), PP_EINVAL);
@@ -327,7 +279,7 @@ Test(record, writer_rejects_bad_ids) {
   struct record_summary sum = {1, 0, 1, 1, -1};
   cr_assert_eq(record_writer_close(w, &sum), 0);
   struct readback rb;
-  read_all(tpath("bad.pyprof"), &rb, 8);
+  read_all(ts_path("bad.pyprof"), &rb, 8);
   cr_assert_eq(rb.next_rc, 0);
   cr_assert_eq(rb.n, 1);
   cr_assert_eq(rb.st.summary.exit_status, -1);
@@ -338,7 +290,7 @@ Test(record, writer_rejects_bad_ids) {
 /* Bytes added to the file by n samples of an already-interned stack. */
 static double bytes_per_sample(int nthreads, uint32_t rate_hz, int n, uint32_t jitter_us) {
   struct record_writer *w = NULL;
-  cr_assert_eq(record_writer_open(&w, tpath("bps.pyprof"), &HDR), 0);
+  cr_assert_eq(record_writer_open(&w, ts_path("bps.pyprof"), &HDR), 0);
   uint32_t s, f, st[64];
   cr_assert_eq(record_writer_string(w, "loop", 4, &s), 0);
   cr_assert_eq(record_writer_frame(w, RECORD_FRAME_PYTHON, s, s, 1, 2, &f), 0);
@@ -396,14 +348,14 @@ Test(record, bytes_per_repeated_sample) {
 /* Read a prefix of a valid file at every length. */
 Test(record, truncated_at_every_offset) {
   struct record_sample expect[512];
-  size_t n = write_small(tpath("full.pyprof"), expect, 512);
+  size_t n = write_small(ts_path("full.pyprof"), expect, 512);
   size_t len;
-  uint8_t *data = slurp(tpath("full.pyprof"), &len);
+  uint8_t *data = ts_slurp_existing(ts_path("full.pyprof"), &len);
   size_t prev = 0, header_end = 0;
   for (size_t k = 0; k <= len; k++) {
-    spit(tpath("cut.pyprof"), data, k);
+    ts_spit(ts_path("cut.pyprof"), data, k);
     struct readback rb;
-    read_all(tpath("cut.pyprof"), &rb, 5);
+    read_all(ts_path("cut.pyprof"), &rb, 5);
     if (k == 0) {
       cr_assert_eq(rb.open_rc, PP_EFORMAT);
       cr_assert(strstr(rb.msg, "empty"), "%s", rb.msg);
@@ -444,17 +396,17 @@ Test(record, truncated_at_every_offset) {
 /* Every byte damaged: always detected, never a crash. */
 Test(record, bit_flips_are_detected) {
   struct record_sample expect[512];
-  size_t n = write_small(tpath("full.pyprof"), expect, 512);
+  size_t n = write_small(ts_path("full.pyprof"), expect, 512);
   size_t len;
-  uint8_t *data = slurp(tpath("full.pyprof"), &len);
+  uint8_t *data = ts_slurp_existing(ts_path("full.pyprof"), &len);
   static const uint8_t masks[] = {0x01, 0x80, 0xff, 0x10};
   for (size_t i = 0; i < len; i++) {
     for (size_t m = 0; m < sizeof masks; m++) {
       data[i] ^= masks[m];
-      spit(tpath("flip.pyprof"), data, len);
+      ts_spit(ts_path("flip.pyprof"), data, len);
       data[i] ^= masks[m];
       struct readback rb;
-      read_all(tpath("flip.pyprof"), &rb, 64);
+      read_all(ts_path("flip.pyprof"), &rb, 64);
       int detected = rb.open_rc < 0 || rb.next_rc < 0 || rb.st.truncated;
       cr_assert(detected, "flip 0x%02x at byte %zu not detected", masks[m], i);
       cr_assert_leq(rb.n, n);
@@ -468,52 +420,52 @@ Test(record, bit_flips_are_detected) {
 
 Test(record, not_a_record_file) {
   struct readback rb;
-  spit(tpath("empty"), "", 0);
-  read_all(tpath("empty"), &rb, 8);
+  ts_spit(ts_path("empty"), "", 0);
+  read_all(ts_path("empty"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_EFORMAT);
 
   const char *text = "import os\nprint('hello, world')\n";
-  spit(tpath("text"), text, strlen(text));
-  read_all(tpath("text"), &rb, 8);
+  ts_spit(ts_path("text"), text, strlen(text));
+  read_all(ts_path("text"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_EFORMAT);
   cr_assert(strstr(rb.msg, "not a pyprof record file"), "%s", rb.msg);
 
-  spit(tpath("short"), "PY", 2); /* cut inside the magic */
-  read_all(tpath("short"), &rb, 8);
+  ts_spit(ts_path("short"), "PY", 2); /* cut inside the magic */
+  read_all(ts_path("short"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_ETRUNCATED);
 
-  spit(tpath("x"), "\x7f" "ELF", 4);
-  read_all(tpath("x"), &rb, 8);
+  ts_spit(ts_path("x"), "\x7f" "ELF", 4);
+  read_all(ts_path("x"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_EFORMAT);
 
-  read_all(tpath("does-not-exist"), &rb, 8);
+  read_all(ts_path("does-not-exist"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_ENOTFOUND);
   cr_assert(strstr(rb.msg, "cannot open"), "%s", rb.msg);
 
-  read_all(tmpdir, &rb, 8); /* a directory */
+  read_all(ts_tmpdir(), &rb, 8); /* a directory */
   cr_assert_lt(rb.open_rc, 0);
 }
 
 Test(record, future_and_zero_version) {
   struct record_sample expect[512];
-  write_small(tpath("v.pyprof"), expect, 512);
+  write_small(ts_path("v.pyprof"), expect, 512);
   size_t len;
-  uint8_t *data = slurp(tpath("v.pyprof"), &len);
+  uint8_t *data = ts_slurp_existing(ts_path("v.pyprof"), &len);
   data[8] = 2; /* version 2, header checksum not updated: the version is checked first */
-  spit(tpath("v2.pyprof"), data, len);
+  ts_spit(ts_path("v2.pyprof"), data, len);
   struct readback rb;
-  read_all(tpath("v2.pyprof"), &rb, 8);
+  read_all(ts_path("v2.pyprof"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_EVERSION);
   cr_assert(strstr(rb.msg, "version 2"), "%s", rb.msg);
   cr_assert(strstr(rb.msg, "reads format version 1"), "%s", rb.msg);
   data[8] = 0;
   data[11] = 0x80; /* a huge version */
-  spit(tpath("vbig.pyprof"), data, 12);
-  read_all(tpath("vbig.pyprof"), &rb, 8);
+  ts_spit(ts_path("vbig.pyprof"), data, 12);
+  read_all(ts_path("vbig.pyprof"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_EVERSION);
   data[11] = 0;
-  spit(tpath("v0.pyprof"), data, len);
-  read_all(tpath("v0.pyprof"), &rb, 8);
+  ts_spit(ts_path("v0.pyprof"), data, len);
+  read_all(ts_path("v0.pyprof"), &rb, 8);
   cr_assert_eq(rb.open_rc, PP_ECORRUPT);
   free(data);
 }
@@ -561,7 +513,7 @@ static void expect_corrupt(const char *p, const char *what) {
 }
 
 Test(record, crafted_invalid_ids_and_lengths) {
-  const char *p = tpath("c.pyprof");
+  const char *p = ts_path("c.pyprof");
   /* frame refers to string 1, only string 0 exists */
   header_only(p);
   CHUNK(RECORD_CHUNK_STRINGS, 1, 1, 'a');
@@ -666,7 +618,7 @@ Test(record, crafted_invalid_ids_and_lengths) {
 
 /* Write failure: a file size limit (EFBIG) mid-recording. */
 Test(record, file_size_limit_keeps_readable_file) {
-  const char *p = tpath("fbig.pyprof");
+  const char *p = ts_path("fbig.pyprof");
   const rlim_t limit = 6000;
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
@@ -745,7 +697,7 @@ Test(record, no_space_on_device) {
 }
 
 Test(record, reader_throughput) {
-  const char *p = tpath("big.pyprof");
+  const char *p = ts_path("big.pyprof");
   struct record_writer *w = NULL;
   cr_assert_eq(record_writer_open(&w, p, &HDR), 0);
   uint32_t s, f[4], st[16];
@@ -796,9 +748,9 @@ Test(record, reader_throughput) {
  * builds check memory safety); any outcome is accepted. */
 Test(record, mutated_chunks_with_valid_crc) {
   struct record_sample expect[512];
-  size_t n = write_small(tpath("m.pyprof"), expect, 512);
+  size_t n = write_small(ts_path("m.pyprof"), expect, 512);
   size_t len;
-  uint8_t *orig = slurp(tpath("m.pyprof"), &len);
+  uint8_t *orig = ts_slurp_existing(ts_path("m.pyprof"), &len);
   uint8_t *data = malloc(len + 64);
   /* chunk offsets */
   size_t offs[64], noffs = 0;
@@ -830,9 +782,9 @@ Test(record, mutated_chunks_with_valid_crc) {
     }
     uint32_t crc = record_crc32(record_crc32(0, data + c, 8), data + c + 12, cl);
     put_le32(data + c + 8, crc);
-    spit(tpath("mut.pyprof"), data, len);
+    ts_spit(ts_path("mut.pyprof"), data, len);
     struct readback rb;
-    read_all(tpath("mut.pyprof"), &rb, 16);
+    read_all(ts_path("mut.pyprof"), &rb, 16);
     cr_assert_eq(rb.open_rc, 0);
     cr_assert_leq(rb.n, 4 * n);
     if (rb.next_rc < 0) {

@@ -2,7 +2,6 @@
  * loaded by real Python, and the `pyprof report` command's exit codes and
  * messages. Set PYPROF_UPDATE_GOLDEN=1 to rewrite tests/golden/. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,65 +15,13 @@
 #include "pyprof/record/writer.h"
 #include "pyprof/report/formats.h"
 #include "pyprof/report/profile.h"
-
-#define GOLDEN_DIR PYPROF_SOURCE_DIR "/tests/golden"
-
-static char tmpdir[64];
+#include "test_support.h"
 
 static void setup_tmp(void) {
-  strcpy(tmpdir, "/tmp/pyprof-test-report-XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
+  ts_tmpdir_make("pyprof-test-report");
 }
 
-static void teardown_tmp(void) {
-  DIR *d = opendir(tmpdir);
-  if (!d)
-    return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-    unlink(p);
-  }
-  closedir(d);
-  rmdir(tmpdir);
-}
-
-TestSuite(report, .init = setup_tmp, .fini = teardown_tmp);
-
-static char *tpath(const char *name) {
-  static char bufs[8][512];
-  static int k;
-  char *b = bufs[k++ & 7];
-  snprintf(b, 512, "%s/%s", tmpdir, name);
-  return b;
-}
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-  b[n] = '\0';
-  fclose(f);
-  if (len)
-    *len = (size_t)n;
-  return b;
-}
-
-static void spit(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  if (len)
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-  cr_assert_eq(fclose(f), 0);
-}
+TestSuite(report, .init = setup_tmp, .fini = ts_tmpdir_remove);
 
 /* ---- the fixture: a deterministic recording with known answers ----
  *
@@ -112,23 +59,15 @@ static void build_fixture(const char *path, int32_t rank, uint32_t pid, int with
   };
   struct record_writer *w = NULL;
   cr_assert_eq(record_writer_open(&w, path, &h), 0);
-  const char *strs[] = {"main", "app.py", "run", "compute", "calc.py", "helper",
-                        "fib",  "fib.py", "計算", "uni.py", "sqrt",    "libm.so.6"};
-  uint32_t s[12];
-  for (int i = 0; i < 12; i++)
-    cr_assert_eq(record_writer_string(w, strs[i], strlen(strs[i]), &s[i]), 0);
-  struct {
-    int kind, name, file, first, line;
-  } fd[] = {
+  static const char *const strs[] = {"main", "app.py", "run",  "compute", "calc.py", "helper",
+                                     "fib",  "fib.py", "計算", "uni.py",  "sqrt",    "libm.so.6"};
+  static const struct ts_frame fd[] = {
       {0, 0, 1, 1, 2},   {0, 0, 1, 1, 3},   {0, 2, 1, 10, 12}, {0, 2, 1, 10, 13},
       {0, 2, 1, 10, 14}, {0, 3, 4, 5, 7},   {0, 3, 4, 5, 8},   {0, 5, 4, 20, 22},
       {0, 6, 7, 1, 2},   {0, 6, 7, 1, 3},   {0, 8, 9, 3, 4},   {1, 10, 11, 0, 0},
   };
   uint32_t f[12];
-  for (int i = 0; i < 12; i++)
-    cr_assert_eq(record_writer_frame(w, (enum record_frame_kind)fd[i].kind, s[fd[i].name],
-                                     s[fd[i].file], fd[i].first, fd[i].line, &f[i]),
-                 0);
+  ts_write_frames(w, strs, 12, fd, 12, f);
   /* frame indexes: 0 main:2 1 main:3 2 run:12 3 run:13 4 run:14 5 compute:7 6 compute:8
    * 7 helper:22 8 fib:2 9 fib:3 10 計算:4 11 sqrt */
   uint32_t k1[] = {f[0], f[2], f[5]}, k2[] = {f[0], f[3], f[7]}, k3[] = {f[0], f[2], f[6]},
@@ -181,17 +120,6 @@ static void build_fixture(const char *path, int32_t rank, uint32_t pid, int with
   cr_assert_eq(record_writer_close(w, with_summary ? &sum : NULL), 0);
 }
 
-static struct profile *load(const char **paths, size_t n, int skip_idle) {
-  struct profile *p = NULL;
-  struct profile_options o = {skip_idle};
-  cr_assert_eq(profile_create(&p, &o), 0);
-  char msg[512];
-  for (size_t i = 0; i < n; i++)
-    cr_assert_eq(profile_add_file(p, paths[i], msg, sizeof msg), 0, "%s", msg);
-  cr_assert_eq(profile_finish(p), 0);
-  return p;
-}
-
 static const struct profile_func *find_func(const struct profile *p, const char *name) {
   for (size_t i = 0; i < p->nfuncs; i++)
     if (strcmp(profile_str(p, p->funcs[i].name), name) == 0)
@@ -209,9 +137,9 @@ static const struct profile_edge *find_edge(const struct profile *p, const char 
 }
 
 Test(report, aggregation_matches_ground_truth) {
-  build_fixture(tpath("a.pyprof"), -1, 4242, 1);
-  const char *paths[] = {tpath("a.pyprof")};
-  struct profile *p = load(paths, 1, 0);
+  build_fixture(ts_path("a.pyprof"), -1, 4242, 1);
+  const char *paths[] = {ts_path("a.pyprof")};
+  struct profile *p = ts_load(paths, 1, 0);
   cr_assert_eq(p->samples, FX_SAMPLES);
   cr_assert_eq(p->nfuncs, FX_N);
   cr_assert_eq(p->nthreads, 2);
@@ -257,17 +185,17 @@ Test(report, aggregation_matches_ground_truth) {
   cr_assert_eq(by_tid[1], 35);
   profile_free(p);
 
-  p = load(paths, 1, 1); /* --no-idle */
+  p = ts_load(paths, 1, 1); /* --no-idle */
   cr_assert_eq(p->samples, FX_SAMPLES - 3);
   cr_assert_eq(find_func(p, "main")->total, 137);
   profile_free(p);
 }
 
 Test(report, merges_files_from_several_ranks) {
-  build_fixture(tpath("r0.pyprof"), 0, 100, 1);
-  build_fixture(tpath("r1.pyprof"), 1, 101, 1);
-  const char *paths[] = {tpath("r0.pyprof"), tpath("r1.pyprof")};
-  struct profile *p = load(paths, 2, 0);
+  build_fixture(ts_path("r0.pyprof"), 0, 100, 1);
+  build_fixture(ts_path("r1.pyprof"), 1, 101, 1);
+  const char *paths[] = {ts_path("r0.pyprof"), ts_path("r1.pyprof")};
+  struct profile *p = ts_load(paths, 2, 0);
   cr_assert_eq(p->nfiles, 2);
   cr_assert_eq(p->samples, 2 * FX_SAMPLES);
   cr_assert_eq(p->nfuncs, FX_N);
@@ -281,38 +209,13 @@ Test(report, merges_files_from_several_ranks) {
   profile_free(p);
 }
 
-/* Render one format to a string. */
-static char *render(const struct profile *p, const char *format, const struct report_options *o) {
-  const struct report_format *fmt = report_format_find(format);
-  cr_assert_not_null(fmt);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  cr_assert_not_null(f);
-  cr_assert_eq(fmt->write(p, o, f), 0);
-  cr_assert_eq(fclose(f), 0);
-  return buf;
-}
-
-static void check_golden(const char *name, const char *got) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, name);
-  const char *upd = getenv("PYPROF_UPDATE_GOLDEN");
-  if (upd && *upd == '1')
-    spit(path, got, strlen(got));
-  char *want = slurp(path, NULL);
-  cr_assert_not_null(want, "missing golden file %s (PYPROF_UPDATE_GOLDEN=1 creates it)", path);
-  cr_assert_str_eq(got, want, "output differs from %s", path);
-  free(want);
-}
-
 Test(report, golden_top_and_folded) {
-  build_fixture(tpath("g.pyprof"), -1, 4242, 1);
-  const char *paths[] = {tpath("g.pyprof")};
-  struct profile *p = load(paths, 1, 0);
+  build_fixture(ts_path("g.pyprof"), -1, 4242, 1);
+  const char *paths[] = {ts_path("g.pyprof")};
+  struct profile *p = ts_load(paths, 1, 0);
   struct report_options o = {REPORT_SORT_OWN, 20, 0};
-  char *s = render(p, "top", &o);
-  check_golden("top.txt", s);
+  char *s = ts_render(p, "top", &o);
+  ts_check_golden("top.txt", s);
   /* the ranking in the table is the ground truth ranking */
   const char *pos = s;
   for (size_t i = 0; i < FX_N; i++) {
@@ -323,12 +226,12 @@ Test(report, golden_top_and_folded) {
   free(s);
   o.sort = REPORT_SORT_TOTAL;
   o.limit = 3;
-  s = render(p, "top", &o);
-  check_golden("top-total-limit3.txt", s);
+  s = ts_render(p, "top", &o);
+  ts_check_golden("top-total-limit3.txt", s);
   free(s);
   o.limit = 0;
-  s = render(p, "folded", &o);
-  check_golden("folded.txt", s);
+  s = ts_render(p, "folded", &o);
+  ts_check_golden("folded.txt", s);
   /* counts add up to the samples */
   unsigned long sum = 0;
   for (char *line = s; *line;) {
@@ -343,8 +246,8 @@ Test(report, golden_top_and_folded) {
   cr_assert_eq(sum, FX_SAMPLES);
   free(s);
   o.threads = 1;
-  s = render(p, "folded", &o);
-  check_golden("folded-threads.txt", s);
+  s = ts_render(p, "folded", &o);
+  ts_check_golden("folded-threads.txt", s);
   free(s);
   profile_free(p);
 }
@@ -358,12 +261,9 @@ struct run {
 
 static void run(struct run *r, const char *args) {
   char cmd[2048];
-  snprintf(cmd, sizeof cmd, "%s report %s >%s 2>%s </dev/null", PYPROF_BINARY, args,
-           tpath("stdout"), tpath("stderr"));
-  int st = system(cmd);
-  r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r->out = slurp(tpath("stdout"), NULL);
-  r->err = slurp(tpath("stderr"), NULL);
+  snprintf(cmd, sizeof cmd, "%s report %s >%s", PYPROF_BINARY, args, ts_path("stdout"));
+  r->status = ts_sh(cmd, &r->err);
+  r->out = ts_slurp(ts_path("stdout"), NULL);
 }
 
 static void run_free(struct run *r) {
@@ -372,35 +272,35 @@ static void run_free(struct run *r) {
 }
 
 Test(report, command_writes_reports) {
-  build_fixture(tpath("c.pyprof"), -1, 4242, 1);
+  build_fixture(ts_path("c.pyprof"), -1, 4242, 1);
   struct run r;
   char args[1024];
-  snprintf(args, sizeof args, "%s", tpath("c.pyprof"));
+  snprintf(args, sizeof args, "%s", ts_path("c.pyprof"));
   run(&r, args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert_str_eq(r.err, "");
-  check_golden("top.txt", r.out);
+  ts_check_golden("top.txt", r.out);
   run_free(&r);
 
-  snprintf(args, sizeof args, "-f folded -o %s %s", tpath("out.folded"), tpath("c.pyprof"));
+  snprintf(args, sizeof args, "-f folded -o %s %s", ts_path("out.folded"), ts_path("c.pyprof"));
   run(&r, args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert_str_eq(r.out, "");
-  char *folded = slurp(tpath("out.folded"), NULL);
-  check_golden("folded.txt", folded);
+  char *folded = ts_slurp(ts_path("out.folded"), NULL);
+  ts_check_golden("folded.txt", folded);
   free(folded);
   run_free(&r);
 
-  snprintf(args, sizeof args, "--format=folded --threads %s", tpath("c.pyprof"));
+  snprintf(args, sizeof args, "--format=folded --threads %s", ts_path("c.pyprof"));
   run(&r, args);
   cr_assert_eq(r.status, 0, "%s", r.err);
-  check_golden("folded-threads.txt", r.out);
+  ts_check_golden("folded-threads.txt", r.out);
   run_free(&r);
 
-  snprintf(args, sizeof args, "-s total -n 3 %s", tpath("c.pyprof"));
+  snprintf(args, sizeof args, "-s total -n 3 %s", ts_path("c.pyprof"));
   run(&r, args);
   cr_assert_eq(r.status, 0, "%s", r.err);
-  check_golden("top-total-limit3.txt", r.out);
+  ts_check_golden("top-total-limit3.txt", r.out);
   run_free(&r);
 
   run(&r, "--help");
@@ -414,18 +314,18 @@ Test(report, command_writes_reports) {
 }
 
 Test(report, command_errors) {
-  build_fixture(tpath("ok.pyprof"), -1, 4242, 1);
-  spit(tpath("empty.pyprof"), "", 0);
-  spit(tpath("text.pyprof"), "hello\n", 6);
+  build_fixture(ts_path("ok.pyprof"), -1, 4242, 1);
+  ts_spit(ts_path("empty.pyprof"), "", 0);
+  ts_spit(ts_path("text.pyprof"), "hello\n", 6);
   size_t len;
-  char *data = slurp(tpath("ok.pyprof"), &len);
+  char *data = ts_slurp(ts_path("ok.pyprof"), &len);
   data[8] = 9; /* format version 9 */
-  spit(tpath("future.pyprof"), data, len);
+  ts_spit(ts_path("future.pyprof"), data, len);
   data[8] = 1;
   data[len - 5] ^= 0x55; /* damage the end chunk's payload */
-  spit(tpath("corrupt.pyprof"), data, len);
+  ts_spit(ts_path("corrupt.pyprof"), data, len);
   data[len - 5] ^= 0x55;
-  spit(tpath("cut.pyprof"), data, len - 7); /* end chunk cut */
+  ts_spit(ts_path("cut.pyprof"), data, len - 7); /* end chunk cut */
   free(data);
 
   struct {
@@ -456,7 +356,7 @@ Test(report, command_errors) {
     for (char *tok = strtok(buf, " "); tok; tok = strtok(NULL, " ")) {
       size_t l = strlen(args);
       if (strstr(tok, ".pyprof"))
-        snprintf(args + l, sizeof args - l, "%s/%s ", tmpdir, tok);
+        snprintf(args + l, sizeof args - l, "%s/%s ", ts_tmpdir(), tok);
       else
         snprintf(args + l, sizeof args - l, "%s ", tok);
     }
@@ -475,7 +375,7 @@ Test(report, command_errors) {
 
   /* cut short: a warning, and still a report */
   struct run r;
-  snprintf(args, sizeof args, "%s", tpath("cut.pyprof"));
+  snprintf(args, sizeof args, "%s", ts_path("cut.pyprof"));
   run(&r, args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   cr_assert(strstr(r.err, "warning"), "%s", r.err);
@@ -484,7 +384,7 @@ Test(report, command_errors) {
   cr_assert(strstr(r.out, "compute"), "%s", r.out);
   cr_assert(strstr(r.out, "cut short"), "%s", r.out);
   run_free(&r);
-  snprintf(args, sizeof args, "-q %s", tpath("cut.pyprof"));
+  snprintf(args, sizeof args, "-q %s", ts_path("cut.pyprof"));
   run(&r, args);
   cr_assert_eq(r.status, 0);
   cr_assert_str_eq(r.err, "");
@@ -529,14 +429,14 @@ static const char PSTATS_EXPECT[] =
     "total_tt=1.3700\n";
 
 Test(report, pstats_loads_in_every_python) {
-  build_fixture(tpath("p.pyprof"), -1, 4242, 1);
+  build_fixture(ts_path("p.pyprof"), -1, 4242, 1);
   char args[1024];
-  snprintf(args, sizeof args, "-f pstats -o %s %s", tpath("out.prof"), tpath("p.pyprof"));
+  snprintf(args, sizeof args, "-f pstats -o %s %s", ts_path("out.prof"), ts_path("p.pyprof"));
   struct run r;
   run(&r, args);
   cr_assert_eq(r.status, 0, "%s", r.err);
   run_free(&r);
-  spit(tpath("check.py"), PSTATS_CHECK, strlen(PSTATS_CHECK));
+  ts_spit(ts_path("check.py"), PSTATS_CHECK, strlen(PSTATS_CHECK));
 
   /* every Python 3 we can find: PATH, the system one, pyenv's 3.8 .. 3.13 */
   const char *cands[32];
@@ -557,19 +457,19 @@ Test(report, pstats_loads_in_every_python) {
              cands[i]);
     if (system(cmd) != 0)
       continue; /* missing or older than 3.8 */
-    snprintf(cmd, sizeof cmd, "%s %s %s %s 2>%s", cands[i], tpath("check.py"), tpath("out.prof"),
-             tpath("result.txt"), tpath("pyerr.txt"));
+    snprintf(cmd, sizeof cmd, "%s %s %s %s 2>%s", cands[i], ts_path("check.py"),
+             ts_path("out.prof"), ts_path("result.txt"), ts_path("pyerr.txt"));
     int st = system(cmd);
-    char *err = slurp(tpath("pyerr.txt"), NULL);
+    char *err = ts_slurp(ts_path("pyerr.txt"), NULL);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s failed: %s", cands[i], err);
     free(err);
-    char *res = slurp(tpath("result.txt"), NULL);
+    char *res = ts_slurp(ts_path("result.txt"), NULL);
     cr_assert_str_eq(res, PSTATS_EXPECT, "%s", cands[i]);
     free(res);
-    unlink(tpath("result.txt"));
+    unlink(ts_path("result.txt"));
     /* the interactive browser starts and exits on end of input */
     snprintf(cmd, sizeof cmd, "%s -m pstats %s </dev/null >/dev/null 2>&1", cands[i],
-             tpath("out.prof"));
+             ts_path("out.prof"));
     cr_assert_eq(system(cmd), 0, "%s -m pstats failed", cands[i]);
     ran++;
   }
@@ -579,7 +479,7 @@ Test(report, pstats_loads_in_every_python) {
 }
 
 Test(report, aggregation_speed) {
-  const char *p = tpath("big.pyprof");
+  const char *p = ts_path("big.pyprof");
   struct record_header_info h = {.py_major = 3, .py_minor = 12, .rate_hz = 1000, .rank = -1};
   struct record_writer *w = NULL;
   cr_assert_eq(record_writer_open(&w, p, &h), 0);
@@ -603,11 +503,7 @@ Test(report, aggregation_speed) {
 
   struct timespec a, b;
   clock_gettime(CLOCK_MONOTONIC, &a);
-  struct profile *prof = NULL;
-  cr_assert_eq(profile_create(&prof, NULL), 0);
-  char msg[512];
-  cr_assert_eq(profile_add_file(prof, p, msg, sizeof msg), 0, "%s", msg);
-  cr_assert_eq(profile_finish(prof), 0);
+  struct profile *prof = ts_load(&p, 1, 0);
   clock_gettime(CLOCK_MONOTONIC, &b);
   double secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
   cr_assert_eq(prof->samples, (uint64_t)n);

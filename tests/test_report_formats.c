@@ -7,7 +7,6 @@
  * profiles and compares them with -f folded. Golden files for a small
  * deterministic profile: set PYPROF_UPDATE_GOLDEN=1 to rewrite them. */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,78 +18,13 @@
 #include "pyprof/report/escape.h"
 #include "pyprof/report/formats.h"
 #include "pyprof/report/profile.h"
-
-#define GOLDEN_DIR PYPROF_SOURCE_DIR "/tests/golden"
-
-static char tmpdir[64];
+#include "test_support.h"
 
 static void setup_tmp(void) {
-  strcpy(tmpdir, "/tmp/pyprof-test-formats-XXXXXX");
-  cr_assert_not_null(mkdtemp(tmpdir));
+  ts_tmpdir_make("pyprof-test-formats");
 }
 
-static void teardown_tmp(void) {
-  DIR *d = opendir(tmpdir);
-  if (!d)
-    return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(d))) {
-    if (e->d_name[0] == '.')
-      continue;
-    snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
-    unlink(p);
-  }
-  closedir(d);
-  rmdir(tmpdir);
-}
-
-TestSuite(formats, .init = setup_tmp, .fini = teardown_tmp);
-
-static char *tpath(const char *name) {
-  static char bufs[8][512];
-  static int k;
-  char *b = bufs[k++ & 7];
-  snprintf(b, 512, "%s/%s", tmpdir, name);
-  return b;
-}
-
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *b = malloc((size_t)n + 1);
-  cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-  b[n] = '\0';
-  fclose(f);
-  if (len)
-    *len = (size_t)n;
-  return b;
-}
-
-static void spit(const char *path, const void *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  cr_assert_not_null(f);
-  if (len)
-    cr_assert_eq(fwrite(data, 1, len, f), len);
-  cr_assert_eq(fclose(f), 0);
-}
-
-/* Run a shell command; exit status, with stderr in *err (owned by the caller). */
-static int sh(const char *cmd, char **err) {
-  char full[4096];
-  snprintf(full, sizeof full, "%s 2>%s </dev/null", cmd, tpath("sh-stderr"));
-  int st = system(full);
-  char *e = slurp(tpath("sh-stderr"), NULL);
-  if (err)
-    *err = e;
-  else
-    free(e);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+TestSuite(formats, .init = setup_tmp, .fini = ts_tmpdir_remove);
 
 /* ---- a small deterministic profile ----
  *
@@ -114,22 +48,14 @@ static void build_fixture(const char *path) {
   };
   struct record_writer *w = NULL;
   cr_assert_eq(record_writer_open(&w, path, &h), 0);
-  const char *strs[] = {"main", "app.py", "run", "compute", "calc.py", "計算", "uni.py",
-                        "sqrt", "libm.so.6"};
-  uint32_t s[9];
-  for (int i = 0; i < 9; i++)
-    cr_assert_eq(record_writer_string(w, strs[i], strlen(strs[i]), &s[i]), 0);
-  struct {
-    int kind, name, file, first, line;
-  } fd[] = {
+  static const char *const strs[] = {"main", "app.py", "run",  "compute",  "calc.py",
+                                     "計算", "uni.py", "sqrt", "libm.so.6"};
+  static const struct ts_frame fd[] = {
       {0, 0, 1, 1, 2},  {0, 0, 1, 1, 3}, {0, 2, 1, 10, 12}, {0, 2, 1, 10, 13},
       {0, 3, 4, 5, 7},  {0, 3, 4, 5, 8}, {0, 5, 6, 3, 4},   {1, 7, 8, 0, 0},
   };
   uint32_t f[8];
-  for (int i = 0; i < 8; i++)
-    cr_assert_eq(record_writer_frame(w, (enum record_frame_kind)fd[i].kind, s[fd[i].name],
-                                     s[fd[i].file], fd[i].first, fd[i].line, &f[i]),
-                 0);
+  ts_write_frames(w, strs, 9, fd, 8, f);
   uint32_t k1[] = {f[0], f[2], f[4]}, k2[] = {f[0], f[2], f[5]}, k3[] = {f[0], f[3]},
            k4[] = {f[1], f[6]}, k5[] = {f[0], f[2], f[4], f[7]};
   uint32_t st[6];
@@ -163,48 +89,12 @@ static void build_fixture(const char *path) {
 }
 
 static struct profile *load(const char *path) {
-  struct profile *p = NULL;
-  cr_assert_eq(profile_create(&p, NULL), 0);
-  char msg[512];
-  cr_assert_eq(profile_add_file(p, path, msg, sizeof msg), 0, "%s", msg);
-  cr_assert_eq(profile_finish(p), 0);
-  return p;
+  return ts_load(&path, 1, 0);
 }
 
 static char *render(const struct profile *p, const char *format, int threads) {
-  const struct report_format *fmt = report_format_find(format);
-  cr_assert_not_null(fmt, "no format %s", format);
   struct report_options o = {REPORT_SORT_OWN, 0, threads};
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  cr_assert_not_null(f);
-  cr_assert_eq(fmt->write(p, &o, f), 0, "%s failed", format);
-  cr_assert_eq(fclose(f), 0);
-  return buf;
-}
-
-/* got == want, else a failure naming the first difference (the texts are
- * too long for an assertion message). */
-static void same_text(const char *got, const char *want, const char *what) {
-  size_t i = 0;
-  while (got[i] && got[i] == want[i])
-    i++;
-  size_t from = i > 60 ? i - 60 : 0;
-  cr_assert(got[i] == want[i], "%s: first difference at byte %zu:\n got: %.160s\nwant: %.160s",
-            what, i, got + from, want + from);
-}
-
-static void check_golden(const char *name, const char *got) {
-  char path[512];
-  snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, name);
-  const char *upd = getenv("PYPROF_UPDATE_GOLDEN");
-  if (upd && *upd == '1')
-    spit(path, got, strlen(got));
-  char *want = slurp(path, NULL);
-  cr_assert_not_null(want, "missing golden file %s (PYPROF_UPDATE_GOLDEN=1 creates it)", path);
-  same_text(got, want, path);
-  free(want);
+  return ts_render(p, format, &o);
 }
 
 /* ---- the checker: real parsers, outputs rebuilt into folded stacks ---- */
@@ -345,14 +235,14 @@ static const char CHECK_PY[] =
     "    sys.exit('mode?')\n";
 
 static void write_checker(void) {
-  spit(tpath("check.py"), CHECK_PY, strlen(CHECK_PY));
+  ts_spit(ts_path("check.py"), CHECK_PY, strlen(CHECK_PY));
 }
 
 static void py(const char *args) {
   char cmd[2048], *err = NULL;
-  snprintf(cmd, sizeof cmd, "python3 %s %s >%s", tpath("check.py"), args, tpath("py-out"));
-  int st = sh(cmd, &err);
-  char *out = slurp(tpath("py-out"), NULL);
+  snprintf(cmd, sizeof cmd, "python3 %s %s >%s", ts_path("check.py"), args, ts_path("py-out"));
+  int st = ts_sh(cmd, &err);
+  char *out = ts_slurp(ts_path("py-out"), NULL);
   cr_assert_eq(st, 0, "check.py %s failed:\n%.3000s%.3000s", args, out ? out : "", err);
   free(out);
   free(err);
@@ -360,10 +250,10 @@ static void py(const char *args) {
 
 static void xmllint_clean(const char *path) {
   char cmd[1024], *err = NULL;
-  cr_assert_eq(sh("command -v xmllint >/dev/null", NULL), 0,
+  cr_assert_eq(ts_sh("command -v xmllint >/dev/null", NULL), 0,
                "xmllint not found: tools/setup-debian.sh installs libxml2-utils");
   snprintf(cmd, sizeof cmd, "xmllint --html --noout %s", path);
-  int st = sh(cmd, &err);
+  int st = ts_sh(cmd, &err);
   cr_assert_eq(st, 0, "xmllint: %.3000s", err);
   cr_assert(!err[0], "xmllint --html found problems in %s:\n%.3000s", path, err);
   free(err);
@@ -379,18 +269,18 @@ Test(formats, listed_in_the_table) {
 }
 
 Test(formats, flamegraph_tree_is_the_folded_stacks) {
-  build_fixture(tpath("fx.pyprof"));
-  struct profile *p = load(tpath("fx.pyprof"));
+  build_fixture(ts_path("fx.pyprof"));
+  struct profile *p = load(ts_path("fx.pyprof"));
   write_checker();
   for (int threads = 0; threads <= 1; threads++) {
     char *page = render(p, "flamegraph", threads);
     char *fold = render(p, "folded", threads);
-    spit(tpath("fg.html"), page, strlen(page));
-    spit(tpath("fg.folded"), fold, strlen(fold));
-    check_golden(threads ? "flamegraph-threads.html" : "flamegraph.html", page);
-    xmllint_clean(tpath("fg.html"));
+    ts_spit(ts_path("fg.html"), page, strlen(page));
+    ts_spit(ts_path("fg.folded"), fold, strlen(fold));
+    ts_check_golden(threads ? "flamegraph-threads.html" : "flamegraph.html", page);
+    xmllint_clean(ts_path("fg.html"));
     char args[1024];
-    snprintf(args, sizeof args, "flamegraph %s %s %d", tpath("fg.html"), tpath("fg.folded"),
+    snprintf(args, sizeof args, "flamegraph %s %s %d", ts_path("fg.html"), ts_path("fg.folded"),
              FX_SAMPLES);
     py(args);
     /* the title block: command line, version, samples, duration, rate */
@@ -412,16 +302,16 @@ Test(formats, flamegraph_tree_is_the_folded_stacks) {
 }
 
 Test(formats, speedscope_profiles_are_the_thread_stacks) {
-  build_fixture(tpath("fx.pyprof"));
-  struct profile *p = load(tpath("fx.pyprof"));
+  build_fixture(ts_path("fx.pyprof"));
+  struct profile *p = load(ts_path("fx.pyprof"));
   write_checker();
   char *json = render(p, "speedscope", 0);
   char *fold = render(p, "folded", 1);
-  spit(tpath("ss.json"), json, strlen(json));
-  spit(tpath("ss.folded"), fold, strlen(fold));
-  check_golden("speedscope.json", json);
+  ts_spit(ts_path("ss.json"), json, strlen(json));
+  ts_spit(ts_path("ss.folded"), fold, strlen(fold));
+  ts_check_golden("speedscope.json", json);
   char args[1024];
-  snprintf(args, sizeof args, "speedscope %s %s 0.01 %d", tpath("ss.json"), tpath("ss.folded"),
+  snprintf(args, sizeof args, "speedscope %s %s 0.01 %d", ts_path("ss.json"), ts_path("ss.folded"),
            FX_SAMPLES);
   py(args);
   /* root first, the native frame without a line, weights in seconds */
@@ -436,39 +326,39 @@ Test(formats, speedscope_profiles_are_the_thread_stacks) {
 }
 
 Test(formats, command_writes_both_formats) {
-  build_fixture(tpath("c.pyprof"));
-  struct profile *p = load(tpath("c.pyprof"));
+  build_fixture(ts_path("c.pyprof"));
+  struct profile *p = load(ts_path("c.pyprof"));
   char cmd[2048], *err = NULL;
   snprintf(cmd, sizeof cmd, "%s report -f flamegraph -o %s %s >%s", PYPROF_BINARY,
-           tpath("c.html"), tpath("c.pyprof"), tpath("c.out"));
-  cr_assert_eq(sh(cmd, &err), 0, "%s", err);
+           ts_path("c.html"), ts_path("c.pyprof"), ts_path("c.out"));
+  cr_assert_eq(ts_sh(cmd, &err), 0, "%s", err);
   cr_assert_str_eq(err, "");
   free(err);
-  char *got = slurp(tpath("c.html"), NULL), *want = render(p, "flamegraph", 0);
-  same_text(got, want, "pyprof report output");
+  char *got = ts_slurp(ts_path("c.html"), NULL), *want = render(p, "flamegraph", 0);
+  ts_same_text(got, want, "pyprof report output");
   free(got);
   free(want);
   snprintf(cmd, sizeof cmd, "%s report --format=speedscope %s >%s", PYPROF_BINARY,
-           tpath("c.pyprof"), tpath("c.json"));
-  cr_assert_eq(sh(cmd, &err), 0, "%s", err);
+           ts_path("c.pyprof"), ts_path("c.json"));
+  cr_assert_eq(ts_sh(cmd, &err), 0, "%s", err);
   free(err);
-  got = slurp(tpath("c.json"), NULL);
+  got = ts_slurp(ts_path("c.json"), NULL);
   want = render(p, "speedscope", 0);
-  same_text(got, want, "pyprof report output");
+  ts_same_text(got, want, "pyprof report output");
   free(got);
   free(want);
   snprintf(cmd, sizeof cmd, "%s report -t -f flamegraph %s >%s", PYPROF_BINARY,
-           tpath("c.pyprof"), tpath("c2.html"));
-  cr_assert_eq(sh(cmd, &err), 0, "%s", err);
+           ts_path("c.pyprof"), ts_path("c2.html"));
+  cr_assert_eq(ts_sh(cmd, &err), 0, "%s", err);
   free(err);
-  got = slurp(tpath("c2.html"), NULL);
+  got = ts_slurp(ts_path("c2.html"), NULL);
   want = render(p, "flamegraph", 1);
-  same_text(got, want, "pyprof report output");
+  ts_same_text(got, want, "pyprof report output");
   free(got);
   free(want);
-  snprintf(cmd, sizeof cmd, "%s report --help >%s", PYPROF_BINARY, tpath("help"));
-  cr_assert_eq(sh(cmd, NULL), 0);
-  char *help = slurp(tpath("help"), NULL);
+  snprintf(cmd, sizeof cmd, "%s report --help >%s", PYPROF_BINARY, ts_path("help"));
+  cr_assert_eq(ts_sh(cmd, NULL), 0);
+  char *help = ts_slurp(ts_path("help"), NULL);
   cr_assert(strstr(help, "flamegraph"), "%s", help);
   cr_assert(strstr(help, "speedscope"), "%s", help);
   cr_assert(strstr(help, "-f flamegraph -o"), "no example: %s", help);
@@ -565,20 +455,20 @@ static void write_hostile_names(const char *path) {
 Test(formats, hostile_names_stay_contained) {
   size_t nnames;
   uint64_t samples;
-  build_hostile(tpath("h.pyprof"), &nnames, &samples);
-  write_hostile_names(tpath("names.hex"));
+  build_hostile(ts_path("h.pyprof"), &nnames, &samples);
+  write_hostile_names(ts_path("names.hex"));
   write_checker();
-  struct profile *p = load(tpath("h.pyprof"));
+  struct profile *p = load(ts_path("h.pyprof"));
   cr_assert_eq(p->samples, samples);
   char args[1024];
   for (int threads = 0; threads <= 1; threads++) {
     char *page = render(p, "flamegraph", threads);
-    spit(tpath("h.html"), page, strlen(page));
-    xmllint_clean(tpath("h.html"));
-    snprintf(args, sizeof args, "hostile flamegraph %s %s %d", tpath("h.html"),
-             tpath("names.hex"), threads);
+    ts_spit(ts_path("h.html"), page, strlen(page));
+    xmllint_clean(ts_path("h.html"));
+    snprintf(args, sizeof args, "hostile flamegraph %s %s %d", ts_path("h.html"),
+             ts_path("names.hex"), threads);
     py(args);
-    snprintf(args, sizeof args, "tree %s %lu", tpath("h.html"), (unsigned long)samples);
+    snprintf(args, sizeof args, "tree %s %lu", ts_path("h.html"), (unsigned long)samples);
     py(args);
     cr_assert_null(strstr(page, "<script>alert"));
     cr_assert_null(strstr(page, "<b>"));
@@ -586,27 +476,28 @@ Test(formats, hostile_names_stay_contained) {
     free(page);
   }
   char *json = render(p, "speedscope", 0);
-  spit(tpath("h.json"), json, strlen(json));
-  snprintf(args, sizeof args, "hostile speedscope %s %s 1", tpath("h.json"), tpath("names.hex"));
+  ts_spit(ts_path("h.json"), json, strlen(json));
+  snprintf(args, sizeof args, "hostile speedscope %s %s 1", ts_path("h.json"),
+           ts_path("names.hex"));
   py(args);
   free(json);
 
   /* folded: one frame per ';', one count per line, nothing raw for a terminal */
   char *fold = render(p, "folded", 0);
-  spit(tpath("h.folded"), fold, strlen(fold));
-  snprintf(args, sizeof args, "text %s folded 3 %lu", tpath("h.folded"), (unsigned long)samples);
+  ts_spit(ts_path("h.folded"), fold, strlen(fold));
+  snprintf(args, sizeof args, "text %s folded 3 %lu", ts_path("h.folded"), (unsigned long)samples);
   py(args);
   cr_assert(strstr(fold, "semi,colon,name"), "';' in a name becomes ','");
   free(fold);
   fold = render(p, "folded", 1);
-  spit(tpath("h.folded"), fold, strlen(fold));
-  snprintf(args, sizeof args, "text %s folded 4 %lu", tpath("h.folded"), (unsigned long)samples);
+  ts_spit(ts_path("h.folded"), fold, strlen(fold));
+  snprintf(args, sizeof args, "text %s folded 4 %lu", ts_path("h.folded"), (unsigned long)samples);
   py(args);
   free(fold);
   /* top: no control character reaches the terminal */
   char *top = render(p, "top", 0);
-  spit(tpath("h.top"), top, strlen(top));
-  snprintf(args, sizeof args, "text %s top", tpath("h.top"));
+  ts_spit(ts_path("h.top"), top, strlen(top));
+  snprintf(args, sizeof args, "text %s top", ts_path("h.top"));
   py(args);
   cr_assert(strstr(top, "esc?[31mred?[0m?]0;title?"), "%.2000s", top);
   free(top);
@@ -656,7 +547,7 @@ Test(formats, escapers) {
 /* A large profile: a hot path and a long tail of rare stacks. The page
  * stays small, the tail below 0.01 % is left out and the page says so. */
 Test(formats, large_profile_is_pruned_and_compact) {
-  const char *path = tpath("big.pyprof");
+  const char *path = ts_path("big.pyprof");
   struct record_header_info h = {.py_major = 3, .py_minor = 12, .rate_hz = 1000, .rank = -1};
   struct record_writer *w = NULL;
   cr_assert_eq(record_writer_open(&w, path, &h), 0);
@@ -684,13 +575,13 @@ Test(formats, large_profile_is_pruned_and_compact) {
   struct profile *p = load(path);
   char *page = render(p, "flamegraph", 0);
   size_t len = strlen(page);
-  spit(tpath("big.html"), page, len);
+  ts_spit(ts_path("big.html"), page, len);
   write_checker();
-  xmllint_clean(tpath("big.html"));
+  xmllint_clean(ts_path("big.html"));
   char args[1024];
-  snprintf(args, sizeof args, "tree %s %lu", tpath("big.html"), (unsigned long)n);
+  snprintf(args, sizeof args, "tree %s %lu", ts_path("big.html"), (unsigned long)n);
   py(args);
-  char *res = slurp(tpath("py-out"), NULL);
+  char *res = ts_slurp(ts_path("py-out"), NULL);
   unsigned long nodes, pruned, pruned_samples, min;
   cr_assert_eq(sscanf(res, "%lu %lu %lu %lu", &nodes, &pruned, &pruned_samples, &min), 4, "%s",
                res);
@@ -704,11 +595,11 @@ Test(formats, large_profile_is_pruned_and_compact) {
   free(res);
   free(page);
   char *json = render(p, "speedscope", 0);
-  spit(tpath("big.json"), json, strlen(json));
+  ts_spit(ts_path("big.json"), json, strlen(json));
   char *fold = render(p, "folded", 1);
-  spit(tpath("big.folded"), fold, strlen(fold));
-  snprintf(args, sizeof args, "speedscope %s %s 0.001 %lu", tpath("big.json"),
-           tpath("big.folded"), (unsigned long)n);
+  ts_spit(ts_path("big.folded"), fold, strlen(fold));
+  snprintf(args, sizeof args, "speedscope %s %s 0.001 %lu", ts_path("big.json"),
+           ts_path("big.folded"), (unsigned long)n);
   py(args);
   free(json);
   free(fold);
@@ -717,8 +608,8 @@ Test(formats, large_profile_is_pruned_and_compact) {
 
 /* A full disk or a closed pipe is an error, not a silent short file. */
 Test(formats, write_errors_are_reported) {
-  build_fixture(tpath("e.pyprof"));
-  struct profile *p = load(tpath("e.pyprof"));
+  build_fixture(ts_path("e.pyprof"));
+  struct profile *p = load(ts_path("e.pyprof"));
   struct report_options o = {REPORT_SORT_OWN, 0, 0};
   FILE *f = fopen("/dev/full", "w");
   cr_assert_not_null(f);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/common/grow.h"
 #include "pyprof/record/format.h"
 
 /* Payload is read in steps of this size so that a length field alone never
@@ -79,23 +80,6 @@ struct record_reader {
 };
 
 /* ---- helpers ---- */
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap)
-    return 0;
-  size_t ncap = *cap ? *cap : 16;
-  while (ncap < need) {
-    if (ncap > SIZE_MAX / 2 / elem)
-      return PP_ENOMEM;
-    ncap *= 2;
-  }
-  void *np = realloc(*p, ncap * elem);
-  if (!np)
-    return PP_ENOMEM;
-  *p = np;
-  *cap = ncap;
-  return 0;
-}
 
 static uint32_t get_le32(const uint8_t *p) {
   uint32_t v;
@@ -167,7 +151,7 @@ static int read_bytes(struct record_reader *r, size_t len, size_t *got) {
   size_t have = 0;
   while (have < len) {
     size_t step = len - have < READ_STEP ? len - have : READ_STEP;
-    if (grow((void **)&r->chunk, &r->chunk_cap, have + step, 1) < 0)
+    if (pp_grow((void **)&r->chunk, &r->chunk_cap, have + step, 1) < 0)
       return fail(r, PP_ENOMEM, "out of memory");
     size_t k = fread(r->chunk + have, 1, step, r->f);
     have += k;
@@ -181,7 +165,7 @@ static int read_bytes(struct record_reader *r, size_t len, size_t *got) {
 }
 
 static int add_bytes(struct record_reader *r, const uint8_t *s, size_t len, size_t *off) {
-  if (grow((void **)&r->sbytes, &r->sbytes_cap, r->sbytes_len + len + 1, 1) < 0)
+  if (pp_grow((void **)&r->sbytes, &r->sbytes_cap, r->sbytes_len + len + 1, 1) < 0)
     return fail(r, PP_ENOMEM, "out of memory");
   *off = r->sbytes_len;
   if (len)
@@ -329,7 +313,7 @@ static int read_strings(struct record_reader *r, const uint8_t *p, const uint8_t
                         uint64_t count) {
   if (r->nstrings + count > UINT32_MAX)
     return corrupt(r, "too many strings");
-  if (grow((void **)&r->strings, &r->strings_cap, r->nstrings + count, sizeof *r->strings) < 0)
+  if (pp_grow((void **)&r->strings, &r->strings_cap, r->nstrings + count, sizeof *r->strings) < 0)
     return fail(r, PP_ENOMEM, "out of memory");
   for (uint64_t i = 0; i < count; i++) {
     uint64_t len;
@@ -349,7 +333,7 @@ static int read_frames(struct record_reader *r, const uint8_t *p, const uint8_t 
                        uint64_t count) {
   if (r->nframes + count > UINT32_MAX)
     return corrupt(r, "too many frames");
-  if (grow((void **)&r->frames, &r->frames_cap, r->nframes + count, sizeof *r->frames) < 0)
+  if (pp_grow((void **)&r->frames, &r->frames_cap, r->nframes + count, sizeof *r->frames) < 0)
     return fail(r, PP_ENOMEM, "out of memory");
   for (uint64_t i = 0; i < count; i++) {
     struct record_frame fr;
@@ -370,7 +354,7 @@ static int read_stacks(struct record_reader *r, const uint8_t *p, const uint8_t 
                        uint64_t count) {
   if (r->nstacks + count > UINT32_MAX)
     return corrupt(r, "too many stacks");
-  if (grow((void **)&r->stacks, &r->stacks_cap, r->nstacks + count, sizeof *r->stacks) < 0)
+  if (pp_grow((void **)&r->stacks, &r->stacks_cap, r->nstacks + count, sizeof *r->stacks) < 0)
     return fail(r, PP_ENOMEM, "out of memory");
   for (uint64_t i = 0; i < count; i++) {
     uint64_t n;
@@ -381,7 +365,7 @@ static int read_stacks(struct record_reader *r, const uint8_t *p, const uint8_t 
      * empty: r->spool + off on a NULL pool is undefined behaviour here and in
      * record_reader_stack(), which would also return NULL for a valid id
      * (found by fuzz_record_reader, corpus regress-empty-first-stack). */
-    if (grow((void **)&r->spool, &r->spool_cap, r->spool_len + (n ? n : 1), sizeof *r->spool) <
+    if (pp_grow((void **)&r->spool, &r->spool_cap, r->spool_len + (n ? n : 1), sizeof *r->spool) <
         0)
       return fail(r, PP_ENOMEM, "out of memory");
     uint32_t *dst = r->spool + r->spool_len;
@@ -399,7 +383,7 @@ static int read_stacks(struct record_reader *r, const uint8_t *p, const uint8_t 
 
 static int read_threads(struct record_reader *r, const uint8_t *p, const uint8_t *end,
                         uint64_t count) {
-  if (grow((void **)&r->tnames, &r->tnames_cap, r->ntnames + count, sizeof *r->tnames) < 0)
+  if (pp_grow((void **)&r->tnames, &r->tnames_cap, r->ntnames + count, sizeof *r->tnames) < 0)
     return fail(r, PP_ENOMEM, "out of memory");
   for (uint64_t i = 0; i < count; i++) {
     uint32_t tid;
@@ -571,7 +555,7 @@ int record_reader_next(struct record_reader *r, struct record_sample *out, size_
           corrupt(r, "malformed sample");
           break;
         }
-        if (grow((void **)&r->threads, &r->threads_cap, r->nthreads + 1, sizeof *r->threads) <
+        if (pp_grow((void **)&r->threads, &r->threads_cap, r->nthreads + 1, sizeof *r->threads) <
             0) {
           fail(r, PP_ENOMEM, "out of memory");
           break;

@@ -1,6 +1,6 @@
 /* Record writer: interning tables and chunk encoding (docs/record-format.md).
  *
- * Strings, frames and stacks are interned with open-addressing hash tables
+ * Strings, frames and stacks are interned with id tables (common/hash.h)
  * whose slots hold (hash, id + 1); the data lives in dense arrays. Anything
  * new is appended to a pending per-type buffer; record_writer_flush() emits
  * the non-empty buffers as chunks in dependency order (strings, frames,
@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/common/grow.h"
+#include "pyprof/common/hash.h"
 #include "pyprof/record/format.h"
 
 /* Pending data above this size is flushed without waiting for the caller. */
@@ -23,17 +25,6 @@
 struct buf {
   uint8_t *p; /* owned */
   size_t len, cap;
-};
-
-struct slot {
-  uint32_t hash;
-  uint32_t id1; /* id + 1; 0 marks an empty slot */
-};
-
-struct idtab {
-  struct slot *slots; /* owned; mask + 1 entries */
-  uint32_t mask;
-  uint32_t used;
 };
 
 struct wstring {
@@ -75,21 +66,21 @@ struct record_writer {
   size_t sbytes_len, sbytes_cap;
   struct wstring *strings; /* owned */
   uint32_t nstrings, strings_cap;
-  struct idtab string_tab;
+  struct pp_idtab string_tab;
 
   struct wframe *frames; /* owned */
   uint32_t nframes, frames_cap;
-  struct idtab frame_tab;
+  struct pp_idtab frame_tab;
 
   uint32_t *spool; /* owned: frame ids of all stacks */
   size_t spool_len, spool_cap;
   struct wstack *stacks; /* owned */
   uint32_t nstacks, stacks_cap;
-  struct idtab stack_tab;
+  struct pp_idtab stack_tab;
 
   struct wthread *threads; /* owned; index = thread index in the sample stream */
   uint32_t nthreads, threads_cap;
-  struct idtab thread_tab;
+  struct pp_idtab thread_tab;
 
   struct buf pending[P_COUNT];
   uint32_t pending_count[P_COUNT];
@@ -98,28 +89,11 @@ struct record_writer {
 
 /* ---- small helpers ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap)
-    return 0;
-  size_t ncap = *cap ? *cap : 16;
-  while (ncap < need) {
-    if (ncap > SIZE_MAX / 2 / elem)
-      return PP_ENOMEM;
-    ncap *= 2;
-  }
-  void *np = realloc(*p, ncap * elem);
-  if (!np)
-    return PP_ENOMEM;
-  *p = np;
-  *cap = ncap;
-  return 0;
-}
-
 static int grow32(void **p, uint32_t *cap, size_t need, size_t elem) {
   if (need > UINT32_MAX - 1)
     return PP_ENOMEM;
   size_t c = *cap;
-  int rc = grow(p, &c, need, elem);
+  int rc = pp_grow(p, &c, need, elem);
   if (rc == 0)
     *cap = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
   return rc;
@@ -128,7 +102,7 @@ static int grow32(void **p, uint32_t *cap, size_t need, size_t elem) {
 static int buf_reserve(struct buf *b, size_t extra) {
   if (extra > SIZE_MAX - b->len)
     return PP_ENOMEM;
-  return grow((void **)&b->p, &b->cap, b->len + extra, 1);
+  return pp_grow((void **)&b->p, &b->cap, b->len + extra, 1);
 }
 
 /* Caller reserved room for 10 bytes. */
@@ -152,70 +126,6 @@ static void put_le32(uint8_t *p, uint32_t v) {
 static void put_le64(uint8_t *p, uint64_t v) {
   for (int i = 0; i < 8; i++)
     p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t hash_bytes(const void *data, size_t len) {
-  const uint8_t *p = data;
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ p[i]) * 0x100000001b3ull;
-  return (uint32_t)(h ^ (h >> 32));
-}
-
-static uint32_t hash_words(const uint32_t *w, size_t n, uint64_t seed) {
-  uint64_t h = seed * 0x9e3779b97f4a7c15ull + n;
-  for (size_t i = 0; i < n; i++) {
-    h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-  }
-  return (uint32_t)(h ^ (h >> 32));
-}
-
-/* ---- id hash table ---- */
-
-static int idtab_init(struct idtab *t) {
-  t->slots = calloc(256, sizeof *t->slots);
-  if (!t->slots)
-    return PP_ENOMEM;
-  t->mask = 255;
-  t->used = 0;
-  return 0;
-}
-
-/* Make room for one more entry (load factor <= 1/2). */
-static int idtab_reserve(struct idtab *t) {
-  if ((t->used + 1) * 2 <= t->mask + 1)
-    return 0;
-  if (t->mask >= UINT32_MAX / 4)
-    return PP_ENOMEM;
-  uint32_t nmask = t->mask * 2 + 1;
-  struct slot *ns = calloc((size_t)nmask + 1, sizeof *ns); /* owned by t after the swap */
-  if (!ns)
-    return PP_ENOMEM;
-  for (uint32_t i = 0; i <= t->mask; i++) {
-    struct slot s = t->slots[i];
-    if (!s.id1)
-      continue;
-    uint32_t j = s.hash & nmask;
-    while (ns[j].id1)
-      j = (j + 1) & nmask;
-    ns[j] = s;
-  }
-  free(t->slots);
-  t->slots = ns;
-  t->mask = nmask;
-  return 0;
-}
-
-/* First slot for hash; walk with (i + 1) & mask until id1 == 0. */
-static uint32_t idtab_start(const struct idtab *t, uint32_t hash) {
-  return hash & t->mask;
-}
-
-static void idtab_put(struct idtab *t, uint32_t i, uint32_t hash, uint32_t id) {
-  t->slots[i].hash = hash;
-  t->slots[i].id1 = id + 1;
-  t->used++;
 }
 
 /* ---- flushing ---- */
@@ -347,14 +257,14 @@ static int put_header_string(struct buf *b, const char *s) {
 static void writer_free(struct record_writer *w) {
   free(w->sbytes);
   free(w->strings);
-  free(w->string_tab.slots);
+  pp_idtab_free(&w->string_tab);
   free(w->frames);
-  free(w->frame_tab.slots);
+  pp_idtab_free(&w->frame_tab);
   free(w->spool);
   free(w->stacks);
-  free(w->stack_tab.slots);
+  pp_idtab_free(&w->stack_tab);
   free(w->threads);
-  free(w->thread_tab.slots);
+  pp_idtab_free(&w->thread_tab);
   for (int k = 0; k < P_COUNT; k++)
     free(w->pending[k].p);
   free(w->out.p);
@@ -372,8 +282,10 @@ int record_writer_open(struct record_writer **out, const char *path,
   if (!w)
     return PP_ENOMEM;
   w->fd = -1;
-  if ((rc = idtab_init(&w->string_tab)) < 0 || (rc = idtab_init(&w->frame_tab)) < 0 ||
-      (rc = idtab_init(&w->stack_tab)) < 0 || (rc = idtab_init(&w->thread_tab)) < 0)
+  if ((rc = pp_idtab_init(&w->string_tab, 256)) < 0 ||
+      (rc = pp_idtab_init(&w->frame_tab, 256)) < 0 ||
+      (rc = pp_idtab_init(&w->stack_tab, 256)) < 0 ||
+      (rc = pp_idtab_init(&w->thread_tab, 256)) < 0)
     goto out;
 
   /* Header: preamble, fixed fields, three strings, crc. */
@@ -459,35 +371,27 @@ int record_writer_string(struct record_writer *w, const char *s, size_t len, uin
   if (!s)
     s = "";
   len = cut_utf8(s, len, RECORD_STRING_MAX);
-  uint32_t h = hash_bytes(s, len);
-  uint32_t i = idtab_start(&w->string_tab, h);
-  for (;; i = (i + 1) & w->string_tab.mask) {
-    struct slot sl = w->string_tab.slots[i];
-    if (!sl.id1)
-      break;
-    const struct wstring *ws = &w->strings[sl.id1 - 1];
-    if (sl.hash == h && ws->len == len && memcmp(w->sbytes + ws->off, s, len) == 0) {
-      *id = sl.id1 - 1;
+  uint32_t h = pp_hash_bytes(s, len), cand;
+  for (size_t pos = 0; pp_idtab_next(&w->string_tab, h, &pos, &cand);) {
+    const struct wstring *ws = &w->strings[cand];
+    if (ws->len == len && memcmp(w->sbytes + ws->off, s, len) == 0) {
+      *id = cand;
       return 0;
     }
   }
   int rc;
   struct buf *pb = &w->pending[P_STRINGS];
-  if ((rc = idtab_reserve(&w->string_tab)) < 0 ||
+  if ((rc = pp_idtab_reserve(&w->string_tab)) < 0 ||
       (rc = grow32((void **)&w->strings, &w->strings_cap, (size_t)w->nstrings + 1,
                    sizeof *w->strings)) < 0 ||
-      (rc = grow((void **)&w->sbytes, &w->sbytes_cap, w->sbytes_len + len + 1, 1)) < 0 ||
+      (rc = pp_grow((void **)&w->sbytes, &w->sbytes_cap, w->sbytes_len + len + 1, 1)) < 0 ||
       (rc = buf_reserve(pb, 10 + len)) < 0)
     return rc;
   if (len)
     memcpy(w->sbytes + w->sbytes_len, s, len);
   w->strings[w->nstrings] = (struct wstring){w->sbytes_len, (uint32_t)len};
   w->sbytes_len += len;
-  /* the table may have grown: find a free slot again */
-  for (i = idtab_start(&w->string_tab, h); w->string_tab.slots[i].id1;
-       i = (i + 1) & w->string_tab.mask)
-    ;
-  idtab_put(&w->string_tab, i, h, w->nstrings);
+  pp_idtab_put(&w->string_tab, h, w->nstrings);
   *id = w->nstrings++;
   put_varint(pb, len);
   if (len)
@@ -505,31 +409,24 @@ int record_writer_frame(struct record_writer *w, enum record_frame_kind kind, ui
     return w->err;
   struct wframe fr = {name_id, file_id, firstline, line, (uint8_t)kind};
   uint32_t key[5] = {name_id, file_id, (uint32_t)firstline, (uint32_t)line, (uint32_t)kind};
-  uint32_t h = hash_words(key, 5, 1);
-  uint32_t i = idtab_start(&w->frame_tab, h);
-  for (;; i = (i + 1) & w->frame_tab.mask) {
-    struct slot sl = w->frame_tab.slots[i];
-    if (!sl.id1)
-      break;
-    const struct wframe *o = &w->frames[sl.id1 - 1];
-    if (sl.hash == h && o->name == fr.name && o->file == fr.file &&
-        o->firstline == fr.firstline && o->line == fr.line && o->kind == fr.kind) {
-      *id = sl.id1 - 1;
+  uint32_t h = pp_hash_words(key, 5, 1), cand;
+  for (size_t pos = 0; pp_idtab_next(&w->frame_tab, h, &pos, &cand);) {
+    const struct wframe *o = &w->frames[cand];
+    if (o->name == fr.name && o->file == fr.file && o->firstline == fr.firstline &&
+        o->line == fr.line && o->kind == fr.kind) {
+      *id = cand;
       return 0;
     }
   }
   int rc;
   struct buf *pb = &w->pending[P_FRAMES];
-  if ((rc = idtab_reserve(&w->frame_tab)) < 0 ||
+  if ((rc = pp_idtab_reserve(&w->frame_tab)) < 0 ||
       (rc = grow32((void **)&w->frames, &w->frames_cap, (size_t)w->nframes + 1,
                    sizeof *w->frames)) < 0 ||
       (rc = buf_reserve(pb, 1 + 4 * 10)) < 0)
     return rc;
   w->frames[w->nframes] = fr;
-  for (i = idtab_start(&w->frame_tab, h); w->frame_tab.slots[i].id1;
-       i = (i + 1) & w->frame_tab.mask)
-    ;
-  idtab_put(&w->frame_tab, i, h, w->nframes);
+  pp_idtab_put(&w->frame_tab, h, w->nframes);
   *id = w->nframes++;
   pb->p[pb->len++] = fr.kind;
   put_varint(pb, name_id);
@@ -546,16 +443,11 @@ int record_writer_stack(struct record_writer *w, const uint32_t *frames, size_t 
     return PP_EINVAL;
   if (w->err)
     return w->err;
-  uint32_t h = hash_words(frames, n, 2);
-  uint32_t i = idtab_start(&w->stack_tab, h);
-  for (;; i = (i + 1) & w->stack_tab.mask) {
-    struct slot sl = w->stack_tab.slots[i];
-    if (!sl.id1)
-      break;
-    const struct wstack *o = &w->stacks[sl.id1 - 1];
-    if (sl.hash == h && o->n == n &&
-        (n == 0 || memcmp(w->spool + o->off, frames, n * sizeof *frames) == 0)) {
-      *id = sl.id1 - 1;
+  uint32_t h = pp_hash_words(frames, n, 2), cand;
+  for (size_t pos = 0; pp_idtab_next(&w->stack_tab, h, &pos, &cand);) {
+    const struct wstack *o = &w->stacks[cand];
+    if (o->n == n && (n == 0 || memcmp(w->spool + o->off, frames, n * sizeof *frames) == 0)) {
+      *id = cand;
       return 0;
     }
   }
@@ -564,20 +456,17 @@ int record_writer_stack(struct record_writer *w, const uint32_t *frames, size_t 
       return PP_EINVAL;
   int rc;
   struct buf *pb = &w->pending[P_STACKS];
-  if ((rc = idtab_reserve(&w->stack_tab)) < 0 ||
+  if ((rc = pp_idtab_reserve(&w->stack_tab)) < 0 ||
       (rc = grow32((void **)&w->stacks, &w->stacks_cap, (size_t)w->nstacks + 1,
                    sizeof *w->stacks)) < 0 ||
-      (rc = grow((void **)&w->spool, &w->spool_cap, w->spool_len + n, sizeof *w->spool)) < 0 ||
+      (rc = pp_grow((void **)&w->spool, &w->spool_cap, w->spool_len + n, sizeof *w->spool)) < 0 ||
       (rc = buf_reserve(pb, 10 + 5 * n)) < 0)
     return rc;
   if (n)
     memcpy(w->spool + w->spool_len, frames, n * sizeof *frames);
   w->stacks[w->nstacks] = (struct wstack){w->spool_len, (uint32_t)n};
   w->spool_len += n;
-  for (i = idtab_start(&w->stack_tab, h); w->stack_tab.slots[i].id1;
-       i = (i + 1) & w->stack_tab.mask)
-    ;
-  idtab_put(&w->stack_tab, i, h, w->nstacks);
+  pp_idtab_put(&w->stack_tab, h, w->nstacks);
   *id = w->nstacks++;
   put_varint(pb, n);
   for (size_t k = 0; k < n; k++)
@@ -606,28 +495,21 @@ int record_writer_thread(struct record_writer *w, uint32_t tid, const char *name
 
 /* Index of thread tid in the sample stream; *is_new when it gets one now. */
 static int thread_index(struct record_writer *w, uint32_t tid, uint32_t *idx, int *is_new) {
-  uint32_t h = hash_words(&tid, 1, 3);
-  uint32_t i = idtab_start(&w->thread_tab, h);
-  for (;; i = (i + 1) & w->thread_tab.mask) {
-    struct slot sl = w->thread_tab.slots[i];
-    if (!sl.id1)
-      break;
-    if (sl.hash == h && w->threads[sl.id1 - 1].tid == tid) {
-      *idx = sl.id1 - 1;
+  uint32_t h = pp_hash_words(&tid, 1, 3), cand;
+  for (size_t pos = 0; pp_idtab_next(&w->thread_tab, h, &pos, &cand);) {
+    if (w->threads[cand].tid == tid) {
+      *idx = cand;
       *is_new = 0;
       return 0;
     }
   }
   int rc;
-  if ((rc = idtab_reserve(&w->thread_tab)) < 0 ||
+  if ((rc = pp_idtab_reserve(&w->thread_tab)) < 0 ||
       (rc = grow32((void **)&w->threads, &w->threads_cap, (size_t)w->nthreads + 1,
                    sizeof *w->threads)) < 0)
     return rc;
   w->threads[w->nthreads] = (struct wthread){tid, UINT32_MAX, 0, 0};
-  for (i = idtab_start(&w->thread_tab, h); w->thread_tab.slots[i].id1;
-       i = (i + 1) & w->thread_tab.mask)
-    ;
-  idtab_put(&w->thread_tab, i, h, w->nthreads);
+  pp_idtab_put(&w->thread_tab, h, w->nthreads);
   *idx = w->nthreads++;
   *is_new = 1;
   return 0;

@@ -15,20 +15,15 @@ static void put_clean(struct textbuf *b, const char *s) {
   esc_text(b, s, strlen(s), ESC_TEXT_FOLDED);
 }
 
-static void put_thread(struct textbuf *b, const struct profile *p, uint32_t t) {
-  const struct profile_thread *th = &p->threads[t];
-  const struct profile_file *f = &p->files[th->file];
-  if (p->nfiles > 1) {
-    if (f->hdr.rank >= 0)
-      tb_printf(b, "rank %" PRId32 " ", f->hdr.rank);
-    tb_printf(b, "pid %" PRIu32 ": ", f->hdr.pid);
-  }
-  if (th->name != UINT32_MAX) {
-    put_clean(b, profile_str(p, th->name));
-    tb_printf(b, " (tid %" PRIu32 ")", th->tid);
-  } else {
-    tb_printf(b, "tid %" PRIu32, th->tid);
-  }
+/* The root frame naming thread t: its label (report_thread_label, built in
+ * scratch) made clean like any frame. 0 or PP_ENOMEM. */
+static int put_thread(struct textbuf *b, struct textbuf *scratch, const struct profile *p,
+                      uint32_t t) {
+  scratch->len = 0;
+  int rc = report_thread_label(scratch, p, t);
+  if (rc < 0)
+    return rc;
+  return esc_text(b, scratch->p, scratch->len, ESC_TEXT_FOLDED);
 }
 
 static void put_stack(struct textbuf *b, const struct profile *p, const struct profile_stack *s,
@@ -56,7 +51,8 @@ static int cmp_line(const void *a, const void *b, void *ctx) {
 
 int report_write_folded(const struct profile *p, const struct report_options *o, FILE *out) {
   int rc = 0;
-  struct textbuf b = {0}; /* owns the text of all lines */
+  struct textbuf b = {0};     /* owns the text of all lines */
+  struct textbuf label = {0}; /* owns a thread's label while it is escaped */
   size_t *lines = NULL; /* owned: offsets of lines in b */
   size_t n = o->threads ? p->ntstacks : p->nstacks, nl = 0;
   lines = malloc((n + 1) * sizeof *lines);
@@ -77,8 +73,8 @@ int report_write_folded(const struct profile *p, const struct report_options *o,
     if (!count)
       continue;
     lines[nl++] = b.len;
-    if (o->threads)
-      put_thread(&b, p, p->tstacks[i].thread);
+    if (o->threads && (rc = put_thread(&b, &label, p, p->tstacks[i].thread)) < 0)
+      goto out;
     put_stack(&b, p, s, o->threads);
     tb_printf(&b, " %" PRIu64, count);
     tb_put(&b, "", 1); /* keep the NUL as a separator */
@@ -96,6 +92,7 @@ int report_write_folded(const struct profile *p, const struct report_options *o,
   if (ferror(out))
     rc = PP_EIO;
 out:
+  tb_free(&label);
   tb_free(&b);
   free(lines);
   return rc;

@@ -13,116 +13,32 @@
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/common/grow.h"
+#include "pyprof/common/hash.h"
 
 #define BATCH 4096
 
-/* ---- a dense table with an open-addressing index ---- */
-
-struct ixslot {
-  uint32_t hash;
-  uint32_t id1; /* id + 1, 0 = empty */
-};
-
-struct ix {
-  struct ixslot *slots; /* owned */
-  size_t mask;          /* capacity - 1, or 0 before the first insert */
-  size_t used;
-};
+/* ---- dense tables indexed by a pp_idtab (common/hash.h) ---- */
 
 typedef int (*ix_eq_fn)(const void *ctx, uint32_t id, const void *key);
 
-/* Find key; returns 1 and *id when present, else 0 and *slot to insert at. */
-static int ix_find(const struct ix *t, uint32_t hash, ix_eq_fn eq, const void *ctx,
-                   const void *key, uint32_t *id, size_t *slot) {
-  if (!t->slots) {
-    *slot = 0;
-    return 0;
-  }
-  for (size_t i = hash & t->mask;; i = (i + 1) & t->mask) {
-    struct ixslot s = t->slots[i];
-    if (!s.id1) {
-      *slot = i;
-      return 0;
-    }
-    if (s.hash == hash && eq(ctx, s.id1 - 1, key)) {
-      *id = s.id1 - 1;
+/* Find key: 1 and *id when present, else 0. */
+static int ix_find(const struct pp_idtab *t, uint32_t hash, ix_eq_fn eq, const void *ctx,
+                   const void *key, uint32_t *id) {
+  uint32_t cand;
+  for (size_t pos = 0; pp_idtab_next(t, hash, &pos, &cand);) {
+    if (eq(ctx, cand, key)) {
+      *id = cand;
       return 1;
     }
   }
-}
-
-/* Insert id (known absent). */
-static int ix_insert(struct ix *t, uint32_t hash, uint32_t id) {
-  if (!t->slots || (t->used + 1) * 2 > t->mask + 1) {
-    size_t ncap = t->slots ? (t->mask + 1) * 2 : 64;
-    struct ixslot *ns = calloc(ncap, sizeof *ns); /* owned by t after the swap */
-    if (!ns)
-      return PP_ENOMEM;
-    if (t->slots) {
-      for (size_t i = 0; i <= t->mask; i++) {
-        if (!t->slots[i].id1)
-          continue;
-        size_t j = t->slots[i].hash & (ncap - 1);
-        while (ns[j].id1)
-          j = (j + 1) & (ncap - 1);
-        ns[j] = t->slots[i];
-      }
-    }
-    free(t->slots);
-    t->slots = ns;
-    t->mask = ncap - 1;
-  }
-  size_t j = hash & t->mask;
-  while (t->slots[j].id1)
-    j = (j + 1) & t->mask;
-  t->slots[j] = (struct ixslot){hash, id + 1};
-  t->used++;
   return 0;
-}
-
-static void ix_free(struct ix *t) {
-  free(t->slots);
-  t->slots = NULL;
-  t->mask = t->used = 0;
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap)
-    return 0;
-  size_t ncap = *cap ? *cap : 16;
-  while (ncap < need) {
-    if (ncap > SIZE_MAX / 2 / elem)
-      return PP_ENOMEM;
-    ncap *= 2;
-  }
-  void *np = realloc(*p, ncap * elem);
-  if (!np)
-    return PP_ENOMEM;
-  *p = np;
-  *cap = ncap;
-  return 0;
-}
-
-static uint32_t hash_words(const uint32_t *w, size_t n, uint64_t seed) {
-  uint64_t h = seed * 0x9e3779b97f4a7c15ull + n;
-  for (size_t i = 0; i < n; i++) {
-    h = (h ^ w[i]) * 0x9e3779b97f4a7c15ull;
-    h ^= h >> 29;
-  }
-  return (uint32_t)(h ^ (h >> 32));
-}
-
-static uint32_t hash_bytes(const char *s, size_t len) {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (uint8_t)s[i]) * 0x100000001b3ull;
-  return (uint32_t)(h ^ (h >> 32));
 }
 
 /* ---- profile lookup tables ---- */
 
 struct profile_index {
-  struct ix strings, funcs, frames, stacks, tstacks;
+  struct pp_idtab strings, funcs, frames, stacks, tstacks;
   size_t *string_len; /* owned */
   int finished;
   size_t string_len_cap, strings_cap, funcs_cap, frames_cap, stack_frames_len, stack_frames_cap, stacks_cap,
@@ -145,14 +61,13 @@ static int intern_string(struct profile *p, const char *s, size_t len, uint32_t 
   char *copy = NULL; /* owned here until stored in p->strings */
   struct profile_index *x = p->index;
   struct bytes_key k = {s, len};
-  uint32_t h = hash_bytes(s, len);
-  size_t slot;
-  if (ix_find(&x->strings, h, eq_string, p, &k, id, &slot))
+  uint32_t h = pp_hash_bytes(s, len);
+  if (ix_find(&x->strings, h, eq_string, p, &k, id))
     goto out;
-  if (grow((void **)&p->strings, &x->strings_cap, p->nstrings + 1, sizeof *p->strings) < 0 ||
-      grow((void **)&x->string_len, &x->string_len_cap, p->nstrings + 1,
-           sizeof *x->string_len) < 0 ||
-      !(copy = malloc(len + 1)) || ix_insert(&x->strings, h, (uint32_t)p->nstrings) < 0) {
+  if (pp_grow((void **)&p->strings, &x->strings_cap, p->nstrings + 1, sizeof *p->strings) < 0 ||
+      pp_grow((void **)&x->string_len, &x->string_len_cap, p->nstrings + 1,
+              sizeof *x->string_len) < 0 ||
+      !(copy = malloc(len + 1)) || pp_idtab_insert(&x->strings, h, (uint32_t)p->nstrings) < 0) {
     rc = PP_ENOMEM;
     goto out;
   }
@@ -176,12 +91,11 @@ static int eq_func(const void *ctx, uint32_t id, const void *key) {
 static int intern_func(struct profile *p, const struct profile_func *f, uint32_t *id) {
   struct profile_index *x = p->index;
   uint32_t w[4] = {f->name, f->file, (uint32_t)f->firstline, f->kind};
-  uint32_t h = hash_words(w, 4, 11);
-  size_t slot;
-  if (ix_find(&x->funcs, h, eq_func, p, f, id, &slot))
+  uint32_t h = pp_hash_words(w, 4, 11);
+  if (ix_find(&x->funcs, h, eq_func, p, f, id))
     return 0;
-  if (grow((void **)&p->funcs, &x->funcs_cap, p->nfuncs + 1, sizeof *p->funcs) < 0 ||
-      ix_insert(&x->funcs, h, (uint32_t)p->nfuncs) < 0)
+  if (pp_grow((void **)&p->funcs, &x->funcs_cap, p->nfuncs + 1, sizeof *p->funcs) < 0 ||
+      pp_idtab_insert(&x->funcs, h, (uint32_t)p->nfuncs) < 0)
     return PP_ENOMEM;
   p->funcs[p->nfuncs] = *f;
   *id = (uint32_t)p->nfuncs++;
@@ -197,12 +111,11 @@ static int intern_frame(struct profile *p, uint32_t func, int32_t line, uint32_t
   struct profile_index *x = p->index;
   struct profile_frame f = {func, line, 0, 0};
   uint32_t w[2] = {func, (uint32_t)line};
-  uint32_t h = hash_words(w, 2, 12);
-  size_t slot;
-  if (ix_find(&x->frames, h, eq_frame, p, &f, id, &slot))
+  uint32_t h = pp_hash_words(w, 2, 12);
+  if (ix_find(&x->frames, h, eq_frame, p, &f, id))
     return 0;
-  if (grow((void **)&p->frames, &x->frames_cap, p->nframes + 1, sizeof *p->frames) < 0 ||
-      ix_insert(&x->frames, h, (uint32_t)p->nframes) < 0)
+  if (pp_grow((void **)&p->frames, &x->frames_cap, p->nframes + 1, sizeof *p->frames) < 0 ||
+      pp_idtab_insert(&x->frames, h, (uint32_t)p->nframes) < 0)
     return PP_ENOMEM;
   p->frames[p->nframes] = f;
   *id = (uint32_t)p->nframes++;
@@ -225,14 +138,13 @@ static int eq_stack(const void *ctx, uint32_t id, const void *key) {
 static int intern_stack(struct profile *p, const uint32_t *frames, size_t n, uint32_t *id) {
   struct profile_index *x = p->index;
   struct words_key k = {frames, n};
-  uint32_t h = hash_words(frames, n, 13);
-  size_t slot;
-  if (ix_find(&x->stacks, h, eq_stack, p, &k, id, &slot))
+  uint32_t h = pp_hash_words(frames, n, 13);
+  if (ix_find(&x->stacks, h, eq_stack, p, &k, id))
     return 0;
-  if (grow((void **)&p->stacks, &x->stacks_cap, p->nstacks + 1, sizeof *p->stacks) < 0 ||
-      grow((void **)&p->stack_frames, &x->stack_frames_cap, x->stack_frames_len + n,
-           sizeof *p->stack_frames) < 0 ||
-      ix_insert(&x->stacks, h, (uint32_t)p->nstacks) < 0)
+  if (pp_grow((void **)&p->stacks, &x->stacks_cap, p->nstacks + 1, sizeof *p->stacks) < 0 ||
+      pp_grow((void **)&p->stack_frames, &x->stack_frames_cap, x->stack_frames_len + n,
+              sizeof *p->stack_frames) < 0 ||
+      pp_idtab_insert(&x->stacks, h, (uint32_t)p->nstacks) < 0)
     return PP_ENOMEM;
   if (n)
     memcpy(p->stack_frames + x->stack_frames_len, frames, n * sizeof *frames);
@@ -251,15 +163,14 @@ static int add_tstack(struct profile *p, uint32_t thread, uint32_t stack, uint64
   struct profile_index *x = p->index;
   struct profile_tstack t = {thread, stack, count};
   uint32_t w[2] = {thread, stack};
-  uint32_t h = hash_words(w, 2, 14);
-  size_t slot;
+  uint32_t h = pp_hash_words(w, 2, 14);
   uint32_t id;
-  if (ix_find(&x->tstacks, h, eq_tstack, p, &t, &id, &slot)) {
+  if (ix_find(&x->tstacks, h, eq_tstack, p, &t, &id)) {
     p->tstacks[id].count += count;
     return 0;
   }
-  if (grow((void **)&p->tstacks, &x->tstacks_cap, p->ntstacks + 1, sizeof *p->tstacks) < 0 ||
-      ix_insert(&x->tstacks, h, (uint32_t)p->ntstacks) < 0)
+  if (pp_grow((void **)&p->tstacks, &x->tstacks_cap, p->ntstacks + 1, sizeof *p->tstacks) < 0 ||
+      pp_idtab_insert(&x->tstacks, h, (uint32_t)p->ntstacks) < 0)
     return PP_ENOMEM;
   p->tstacks[p->ntstacks++] = t;
   return 0;
@@ -291,11 +202,11 @@ out:
 static void index_free(struct profile_index *x) {
   if (!x)
     return;
-  ix_free(&x->strings);
-  ix_free(&x->funcs);
-  ix_free(&x->frames);
-  ix_free(&x->stacks);
-  ix_free(&x->tstacks);
+  pp_idtab_free(&x->strings);
+  pp_idtab_free(&x->funcs);
+  pp_idtab_free(&x->frames);
+  pp_idtab_free(&x->stacks);
+  pp_idtab_free(&x->tstacks);
   free(x->string_len);
   free(x);
 }
@@ -351,7 +262,7 @@ struct pair {
 struct file_agg {
   struct pair *pairs; /* owned */
   size_t npairs, pairs_cap;
-  struct ix index;
+  struct pp_idtab index;
   uint32_t *last_stack; /* owned; per thread index, UINT32_MAX = none */
   uint32_t *last_pair;  /* owned; per thread index */
   size_t threads_cap;
@@ -365,10 +276,10 @@ static int eq_pair(const void *ctx, uint32_t id, const void *key) {
 static int count_sample(struct file_agg *a, uint32_t thread, uint32_t stack) {
   if (thread >= a->threads_cap) {
     size_t old = a->threads_cap, cap = old;
-    if (grow((void **)&a->last_stack, &cap, (size_t)thread + 1, sizeof *a->last_stack) < 0)
+    if (pp_grow((void **)&a->last_stack, &cap, (size_t)thread + 1, sizeof *a->last_stack) < 0)
       return PP_ENOMEM;
     cap = old;
-    if (grow((void **)&a->last_pair, &cap, (size_t)thread + 1, sizeof *a->last_pair) < 0)
+    if (pp_grow((void **)&a->last_pair, &cap, (size_t)thread + 1, sizeof *a->last_pair) < 0)
       return PP_ENOMEM;
     for (size_t i = old; i < cap; i++)
       a->last_stack[i] = UINT32_MAX;
@@ -380,12 +291,11 @@ static int count_sample(struct file_agg *a, uint32_t thread, uint32_t stack) {
   }
   struct pair k = {thread, stack, 0};
   uint32_t w[2] = {thread, stack};
-  uint32_t h = hash_words(w, 2, 21);
+  uint32_t h = pp_hash_words(w, 2, 21);
   uint32_t id;
-  size_t slot;
-  if (!ix_find(&a->index, h, eq_pair, a, &k, &id, &slot)) {
-    if (grow((void **)&a->pairs, &a->pairs_cap, a->npairs + 1, sizeof *a->pairs) < 0 ||
-        ix_insert(&a->index, h, (uint32_t)a->npairs) < 0)
+  if (!ix_find(&a->index, h, eq_pair, a, &k, &id)) {
+    if (pp_grow((void **)&a->pairs, &a->pairs_cap, a->npairs + 1, sizeof *a->pairs) < 0 ||
+        pp_idtab_insert(&a->index, h, (uint32_t)a->npairs) < 0)
       return PP_ENOMEM;
     id = (uint32_t)a->npairs;
     a->pairs[a->npairs++] = k;
@@ -429,8 +339,8 @@ static int merge_file(struct profile *p, struct record_reader *r, struct file_ag
 
   struct profile_index *x = p->index;
   for (uint32_t t = 0; t < c.threads; t++) {
-    if ((rc = grow((void **)&p->threads, &x->threads_cap, p->nthreads + 1,
-                   sizeof *p->threads)) < 0)
+    if ((rc = pp_grow((void **)&p->threads, &x->threads_cap, p->nthreads + 1,
+                      sizeof *p->threads)) < 0)
       goto out;
     uint32_t tid = record_reader_thread_tid(r, t);
     const char *name = record_reader_thread_name(r, tid);
@@ -446,7 +356,7 @@ static int merge_file(struct profile *p, struct record_reader *r, struct file_ag
     if (kmap[pr->stack] == UINT32_MAX) {
       size_t n;
       const uint32_t *fr = record_reader_stack(r, pr->stack, &n);
-      if ((rc = grow((void **)&scratch, &scratch_cap, n + 1, sizeof *scratch)) < 0)
+      if ((rc = pp_grow((void **)&scratch, &scratch_cap, n + 1, sizeof *scratch)) < 0)
         goto out;
       for (size_t j = 0; j < n; j++) {
         uint32_t lf = fr[j];
@@ -540,7 +450,7 @@ int profile_add_file(struct profile *p, const char *path, char *msg, size_t msgl
   pf.hostname = dup_str(h->hostname);
   pf.python_path = dup_str(h->python_path);
   if (!pf.path || !pf.cmdline || !pf.hostname || !pf.python_path ||
-      grow((void **)&p->files, &p->index->files_cap, p->nfiles + 1, sizeof *p->files) < 0) {
+      pp_grow((void **)&p->files, &p->index->files_cap, p->nfiles + 1, sizeof *p->files) < 0) {
     rc = PP_ENOMEM;
     snprintf(msg, msglen, "%s", pp_strerror(rc));
     goto out;
@@ -576,7 +486,7 @@ out:
   free(pf.hostname);
   free(pf.python_path);
   free(a.pairs);
-  ix_free(&a.index);
+  pp_idtab_free(&a.index);
   free(a.last_stack);
   free(a.last_pair);
   free(batch);
@@ -606,7 +516,7 @@ int profile_finish(struct profile *p) {
   uint32_t *rstamp = NULL; /* owned: per frame */
   uint32_t *estamp = NULL; /* owned: per edge */
   size_t edges_cap = 0, estamp_cap = 0;
-  struct ix eix = {0};
+  struct pp_idtab eix = {0};
   if (!p || p->index->finished)
     return PP_EINVAL;
   p->index->finished = 1;
@@ -640,12 +550,11 @@ int profile_finish(struct profile *p) {
         continue;
       struct profile_edge e = {p->frames[fr[j - 1]].func, f->func, 0, 0};
       uint32_t w[2] = {e.caller, e.callee};
-      uint32_t h = hash_words(w, 2, 31), id;
-      size_t slot;
-      if (!ix_find(&eix, h, eq_edge, p, &e, &id, &slot)) {
-        if ((rc = grow((void **)&p->edges, &edges_cap, p->nedges + 1, sizeof *p->edges)) < 0 ||
-            (rc = grow((void **)&estamp, &estamp_cap, p->nedges + 1, sizeof *estamp)) < 0 ||
-            (rc = ix_insert(&eix, h, (uint32_t)p->nedges)) < 0)
+      uint32_t h = pp_hash_words(w, 2, 31), id;
+      if (!ix_find(&eix, h, eq_edge, p, &e, &id)) {
+        if ((rc = pp_grow((void **)&p->edges, &edges_cap, p->nedges + 1, sizeof *p->edges)) < 0 ||
+            (rc = pp_grow((void **)&estamp, &estamp_cap, p->nedges + 1, sizeof *estamp)) < 0 ||
+            (rc = pp_idtab_insert(&eix, h, (uint32_t)p->nedges)) < 0)
           goto out;
         id = (uint32_t)p->nedges++;
         p->edges[id] = e;
@@ -665,6 +574,6 @@ out:
   free(fstamp);
   free(rstamp);
   free(estamp);
-  ix_free(&eix);
+  pp_idtab_free(&eix);
   return rc;
 }

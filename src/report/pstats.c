@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "pyprof/report/escape.h"
 #include "pyprof/report/formats.h"
 
 static void put_u8(FILE *out, unsigned v) {
@@ -57,51 +58,19 @@ static void m_float(FILE *out, double d) {
     put_u8(out, (unsigned)(bits >> (8 * i)));
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-  unsigned c = s[0];
-  size_t len;
-  uint32_t cp;
-  if (c < 0x80)
-    return 1;
-  if (c >= 0xc2 && c <= 0xdf) {
-    len = 2;
-    cp = c & 0x1f;
-  } else if (c >= 0xe0 && c <= 0xef) {
-    len = 3;
-    cp = c & 0x0f;
-  } else if (c >= 0xf0 && c <= 0xf4) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (n < len)
-    return 0;
-  for (size_t i = 1; i < len; i++) {
-    if ((s[i] & 0xc0) != 0x80)
-      return 0;
-    cp = cp << 6 | (s[i] & 0x3f);
-  }
-  if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-      (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
-  return len;
-}
-
 /* str as 'u'; bytes that are not UTF-8 become U+FFFD so marshal accepts it. */
 static void m_str(FILE *out, const char *s) {
   const unsigned char *u = (const unsigned char *)s;
   size_t n = strlen(s), outlen = 0;
   for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq(u + i, n - i);
+    size_t k = esc_utf8_seq(u + i, n - i);
     outlen += k ? k : 3;
     i += k ? k : 1;
   }
   put_u8(out, 'u');
   put_le32(out, (uint32_t)outlen);
   for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq(u + i, n - i);
+    size_t k = esc_utf8_seq(u + i, n - i);
     if (k) {
       fwrite(u + i, 1, k, out);
       i += k;
