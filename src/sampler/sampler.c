@@ -20,7 +20,8 @@
 #define RUNSTATE_TTL_NS 1000000LL   /* above 1 kHz, a thread's run state is re-read once per ms */
 #define STATUS_EVERY_NS 250000000LL
 #define CODE_CACHE_MAX 65536
-#define SEEN_TIDS_MAX 65536
+#define SEEN_TIDS_MAX 65536              /* threads named in one recording */
+#define SEEN_TIDS_SLOTS (2 * SEEN_TIDS_MAX) /* power of two */
 #define LAYOUT_GIVE_UP 50  /* unreadable stacks, with none readable, before giving up */
 #define RELOCATE_AFTER 20  /* bad ticks after good ones before looking for the interpreter anew */
 
@@ -51,7 +52,7 @@ struct sampler {
   unsigned char *window;                /* owned, FRAME_WINDOWS_BUF: data-stack copies */
   unsigned char *fp_bufs;               /* owned, FP_CHECK_MAX * CODE_FP_MAX: fingerprints */
   uint32_t *ids;                        /* owned, PY_STACK_MAX */
-  uint32_t *seen_tids;                  /* owned, SEEN_TIDS_MAX; threads named so far */
+  uint32_t *seen_tids;                  /* owned, SEEN_TIDS_SLOTS: set of tids named so far */
   size_t nseen;
   int32_t ptid_off;                     /* tid offset in pthread descriptors, -1 unknown */
   uint64_t gil_interp, gil_state;       /* cached GIL state address of gil_interp */
@@ -80,13 +81,17 @@ static void sleep_until(int64_t deadline) {
 
 /* Name a thread in the record the first time it is sampled (from its comm). */
 static void note_thread(struct sampler *s, uint32_t tid) {
-  for (size_t i = 0; i < s->nseen; i++) {
+  /* Open-addressing set of the tids named so far (tid 0 is never noted). */
+  size_t mask = SEEN_TIDS_SLOTS - 1, i = (tid * 2654435761u) & mask;
+  while (s->seen_tids[i]) {
     if (s->seen_tids[i] == tid)
       return;
+    i = (i + 1) & mask;
   }
   if (s->nseen == SEEN_TIDS_MAX)
-    return;
-  s->seen_tids[s->nseen++] = tid;
+    return; /* enough names: later threads stay unnamed rather than slow us */
+  s->seen_tids[i] = tid;
+  s->nseen++;
   s->st->threads_seen++;
   char path[80], name[64] = "";
   snprintf(path, sizeof path, "/proc/%d/task/%u/comm", (int)s->o->pid, tid);
@@ -526,7 +531,7 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   s.window = malloc(FRAME_WINDOWS_BUF);
   s.fp_bufs = malloc(FP_CHECK_MAX * CODE_FP_MAX);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
-  s.seen_tids = calloc(SEEN_TIDS_MAX, sizeof *s.seen_tids);
+  s.seen_tids = calloc(SEEN_TIDS_SLOTS, sizeof *s.seen_tids);
   s.ptid_off = -1;
   if (!s.threads || !s.raw || !s.ids || !s.seen_tids ||
       !s.window || !s.fp_bufs) {
