@@ -94,10 +94,12 @@ def snap(path, lines):
     with open(path, "wb") as out:
         out.write(b"PPDUMP01")
         for (addr, n), buf, k in zip(maps, bufs, got):
-            if k != n:
+            if k <= 0:
                 continue  # unreadable mapping: leave it out
-            out.write(addr.to_bytes(8, "little") + n.to_bytes(8, "little"))
-            out.write(buf.raw)
+            # k < n: the mapping shrank meanwhile (malloc trims the brk heap
+            # after the buffers above are allocated); keep what was there.
+            out.write(addr.to_bytes(8, "little") + k.to_bytes(8, "little"))
+            out.write(buf.raw[:k])
         out.write(bytes(16))
     codes = [snap.__code__, h.__code__, g.__code__, f.__code__, snapshot_mode.__code__,
              MODULE_CODE]
