@@ -164,8 +164,10 @@ static int memo_store(struct stack_memo *m, const struct py_raw_frame *raw, cons
     m->ids = ni;
     m->cap = cap;
   }
-  memcpy(m->raw, raw, n * sizeof *raw);
-  memcpy(m->ids, ids, n * sizeof *ids);
+  if (n) {
+    memcpy(m->raw, raw, n * sizeof *raw);
+    memcpy(m->ids, ids, n * sizeof *ids);
+  }
   m->n = n;
   m->stack_id = stack_id;
   return 0;
@@ -184,7 +186,8 @@ static int build_stack(struct sampler *s, uint32_t tid, size_t n, uint32_t *stac
     *stack_id = m->stack_id;
     return 0;
   }
-  memcpy(s->ids, m->ids, same * sizeof *s->ids);
+  if (same)
+    memcpy(s->ids, m->ids, same * sizeof *s->ids); /* m->ids is NULL before the first store */
   for (size_t k = same; k < n; k++) {
     int rc = frame_id_of(s, n - 1 - k, &s->ids[k]);
     if (rc < 0)
