@@ -41,7 +41,7 @@ struct py_raw_frame {
  * spread over several chunks costs a few reads, not 500. */
 #define FRAME_WINDOWS_MAX 16
 #define FRAME_WINDOW_TOP ((size_t)256 << 10)  /* bytes below datastack_top */
-#define FRAME_WINDOW_MISS ((size_t)64 << 10)  /* bytes copied on a miss */
+#define FRAME_WINDOW_MISS ((size_t)16 << 10)  /* bytes copied on a miss (a 3.13+ entry frame on the C stack misses every walk: keep it small) */
 #define FRAME_WINDOWS_BUF (FRAME_WINDOW_TOP + (FRAME_WINDOWS_MAX - 1) * FRAME_WINDOW_MISS)
 
 struct frame_windows {
