@@ -420,7 +420,8 @@ int profile_add_file(struct profile *p, const char *path, char *msg, size_t msgl
     snprintf(msg, msglen, "%s", pp_strerror(rc));
     goto out;
   }
-  uint64_t last_t = 0, samples = 0, kept = 0;
+  uint64_t last_t = 0, samples = 0, kept = 0, gil_held = 0;
+  uint32_t hflags = record_reader_header(r)->flags;
   size_t n;
   while ((rc = record_reader_next(r, batch, BATCH, &n)) == 0 && n > 0) {
     samples += n;
@@ -430,6 +431,7 @@ int profile_add_file(struct profile *p, const char *path, char *msg, size_t msgl
       if (p->opts.skip_idle && (batch[i].flags & RECORD_SAMPLE_IDLE))
         continue;
       kept++;
+      gil_held += (batch[i].flags & RECORD_SAMPLE_GIL) != 0;
       if ((rc = count_sample(&a, batch[i].thread_index, batch[i].stack_id)) < 0) {
         snprintf(msg, msglen, "%s", pp_strerror(rc));
         goto out;
@@ -473,6 +475,12 @@ int profile_add_file(struct profile *p, const char *path, char *msg, size_t msgl
     snprintf(msg, msglen, "%s", pp_strerror(rc));
     goto out;
   }
+  if (hflags & RECORD_FLAG_GIL_TRACKED) {
+    p->gil_tracked += kept;
+    p->gil_held += gil_held;
+  }
+  if (hflags & RECORD_FLAG_GIL)
+    p->gil_only = 1;
   double interval = h->rate_hz ? 1.0 / h->rate_hz : 0.01;
   if (p->nfiles == 0)
     p->interval_s = interval;

@@ -154,6 +154,11 @@ static void write_header(const struct profile *p, FILE *out, struct textbuf *b) 
   fputc('\n', out);
   if (p->opts.skip_idle)
     fputs("idle samples excluded\n", out);
+  if (p->gil_only)
+    fputs("GIL: only samples of the thread holding the GIL were recorded (--gil)\n", out);
+  else if (p->gil_tracked)
+    fprintf(out, "GIL: the sampled thread held the GIL in %.1f%% of samples\n",
+            pct(p->gil_held, p->gil_tracked));
   if (truncated)
     fprintf(out, "warning: %zu file%s cut short (no end chunk)\n", truncated,
             truncated == 1 ? " was" : "s were");

@@ -193,6 +193,17 @@ class Base(unittest.TestCase):
         self.assertLessEqual(on.get("sleeper", 0), 2, f"a sleeping thread held the GIL: {on}")
         busy = on.get("busy_a", 0) + on.get("busy_b", 0)
         self.assertGreater(busy / total, 0.9, f"--gil kept non-holders: {on}")
+        top = run([support.PYPROF, "report", o]).stdout.decode()
+        self.assertIn("only samples of the thread holding the GIL were recorded", top)
+        # Without --gil every sample says whether its thread held the GIL: with
+        # four threads sampled per tick (--idle) and one GIL, at most a quarter
+        # of the samples can be the holder's.
+        o = self.record_launch([prog("threads.py"), "2", "gil"], ["-r", "200", "--idle"])
+        m = re.search(r"GIL: the sampled thread held the GIL in ([0-9.]+)% of samples",
+                      run([support.PYPROF, "report", o]).stdout.decode())
+        self.assertIsNotNone(m, "top table does not give the GIL share")
+        self.assertGreater(float(m.group(1)), 12.0)
+        self.assertLessEqual(float(m.group(1)), 30.0)  # start-up: fewer threads, briefly
 
     def test_launch_wrappers(self):
         venv = os.path.join(self.tmp, "venv")

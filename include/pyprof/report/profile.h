@@ -94,6 +94,9 @@ struct profile {
   struct profile_edge *edges; /* owned; filled by profile_finish(), sorted by (callee, caller) */
   size_t nedges;
   uint64_t samples;   /* samples in the profile */
+  uint64_t gil_tracked; /* samples from files whose samples carry the GIL flag */
+  uint64_t gil_held;    /* ...of which the sampled thread held the GIL */
+  int gil_only;         /* some file was recorded with --gil */
   double interval_s;  /* seconds per sample: 1 / rate of the first file (0.01 if unknown) */
   int mixed_rates;    /* files were recorded at different rates */
   struct profile_index *index; /* owned; private */
