@@ -3,7 +3,7 @@
 # Sets up everything on a fresh Debian machine, then builds and runs the whole
 # suite twice: a normal -Werror build, and an ASan+UBSan build; then runs each
 # libFuzzer harness for 60 s (tools/fuzz.sh).
-#   tools/test.sh            everything (~25 min on 2 cores, first run longer)
+#   tools/test.sh            everything (~16 min on 2 cores once the interpreters are built)
 #   tools/test.sh --quick    normal build only, no interpreter builds, no fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
