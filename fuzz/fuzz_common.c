@@ -8,6 +8,7 @@
 #include "pyprof/python/code_cache.h"
 #include "pyprof/python/linetable.h"
 #include "pyprof/python/pystr.h"
+#include "pyprof/sampler/stack_plan.h"
 
 /* ---- layouts ------------------------------------------------------------ */
 
@@ -255,6 +256,50 @@ static void stale_checks(const struct mem_reader *r, const struct py_layout *L,
   }
 }
 
+/* The sampler's stack plan over the image (src/sampler/stack_plan.c): the
+ * copies it asks for, read as the sampler's batch would, must serve a second
+ * walk giving the same frames; when that walk read nothing of its own,
+ * nothing has changed (an image), so the plan's torn-read check must pass. */
+static void plan_check(const struct mem_reader *r, const struct py_layout *L,
+                       const struct py_thread *th, const struct frame_windows *fw, size_t nf) {
+  static struct stack_plan p;
+  static struct py_raw_frame raw2[PY_STACK_MAX];
+  static unsigned char *arena, *win2; /* owned: kept for the process */
+  static struct mem_read_req reqs[STACK_PLAN_REQS];
+  const size_t arena_len = 2 * STACK_PLAN_BYTES + STACK_PLAN_CODES * CODE_FP_MAX;
+  if (!arena) {
+    arena = malloc(arena_len);
+    win2 = malloc(FRAME_WINDOWS_BUF);
+    FUZZ_FAIL_IF(!arena || !win2);
+  }
+  memset(&p, 0, sizeof p);
+  stack_plan_make(&p, L, th, fw, raw, nf);
+  if (!p.valid)
+    return;
+  FUZZ_FAIL_IF(p.nr == 0 || p.nr > STACK_PLAN_RANGES || p.bytes > STACK_PLAN_BYTES ||
+               p.ncode > STACK_PLAN_CODES);
+  unsigned char *ap = arena;
+  size_t left = arena_len;
+  size_t k = stack_plan_requests(&p, &ap, &left, reqs, STACK_PLAN_REQS);
+  FUZZ_FAIL_IF(k == 0 || k > STACK_PLAN_REQS || !p.armed || ap > arena + arena_len);
+  int rc = mem_readv(r, reqs, k);
+  fuzz_expect_rc(rc, walk_errors, NWALK_ERRORS);
+  if (rc < 0)
+    return; /* a range past the image's bytes (the sampler then drops plans) */
+  struct frame_windows fw2;
+  size_t n2 = 0;
+  stack_plan_windows(&p, th, &fw2, win2, FRAME_WINDOWS_BUF);
+  rc = frame_walk(r, L, th->frame, &fw2, raw2, PY_STACK_MAX, &n2);
+  FUZZ_FAIL_IF(rc != 0 || n2 != nf);
+  for (size_t i = 0; i < nf; i++)
+    FUZZ_FAIL_IF(raw2[i].addr != raw[i].addr || raw2[i].code != raw[i].code ||
+                 raw2[i].prev != raw[i].prev || raw2[i].offset != raw[i].offset);
+  if (fw2.reads == 0 && nf > 0 && raw[0].addr == th->frame)
+    FUZZ_FAIL_IF(!stack_plan_untorn(&p, L, th, th->frame, &fw2, raw2, n2));
+  for (size_t i = 0; i < p.ncode; i++)
+    FUZZ_FAIL_IF(stack_plan_fingerprint(&p, p.code[i]) == NULL);
+}
+
 /* The sampler's per-tick fast path: locate the GIL, then re-read the list
  * just read (py_threads_reread) in one batch. Nothing changes in an image,
  * so a successful re-read must give back exactly the same threads, and the
@@ -269,7 +314,7 @@ static void reread(const struct mem_reader *r, const struct py_layout *L,
   int loc_ok = rc == 0;
   size_t m = n < PY_REREAD_MAX ? n : PY_REREAD_MAX;
   memcpy(copy, threads, m * sizeof *copy);
-  rc = py_threads_reread(r, L, h->runtime, copy, m, loc_ok ? &loc : NULL, &holder2);
+  rc = py_threads_reread(r, L, h->runtime, copy, m, loc_ok ? &loc : NULL, &holder2, NULL, 0);
   fuzz_expect_rc(rc, walk_errors, NWALK_ERRORS);
   if (rc < 0) {
     FUZZ_FAIL_IF(memcmp(copy, threads, m * sizeof *copy) != 0); /* unchanged on failure */
@@ -334,6 +379,8 @@ void fuzz_sample(const struct mem_reader *r, const struct py_layout *L,
     fuzz_expect_rc(rc, walk_errors, NWALK_ERRORS);
     FUZZ_FAIL_IF(nf > PY_STACK_MAX || fw.n > FRAME_WINDOWS_MAX || fw.used > fw.cap);
     if (rc == 0) {
+      if (!(h->flags & (FUZZ_F_NO_WINDOWS | FUZZ_F_BLOCKING)))
+        plan_check(r, L, th, &fw, nf);
       stale_checks(r, L, h, th, nf, cache);
       if (!(h->flags & FUZZ_F_BLOCKING)) {
         int trc = py_thread_check_unchanged(r, L, th, th->frame, nf ? &raw[0] : NULL);

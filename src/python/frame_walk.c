@@ -1,5 +1,6 @@
 #include "pyprof/python/frame_walk.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,9 +113,9 @@ int py_gil_holder(const struct mem_reader *r, const struct py_layout *L, uint64_
 
 int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                       struct py_thread *th, size_t n, const struct py_gil_loc *gil,
-                      uint64_t *gil_holder) {
+                      uint64_t *gil_holder, const struct mem_read_req *extra, size_t nextra) {
   enum { FIXED = 3 };
-  struct mem_read_req reqs[FIXED + 2 * PY_REREAD_MAX + 2];
+  struct mem_read_req reqs[FIXED + 2 * PY_REREAD_MAX + 2 + PY_REREAD_EXTRA_MAX];
   unsigned char fixed[FIXED][8], cf[PY_REREAD_MAX][8], lb[4], hb[8];
   unsigned char local[8192];
   unsigned char *heap = NULL; /* owned: thread-state copies when local is too small */
@@ -122,7 +123,7 @@ int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uin
   size_t len = (size_t)L->tstate_size, k = 0;
   int rc = 0;
   if (n == 0 || n > PY_REREAD_MAX || !struct_len_ok(L->tstate_size) || L->interp_threads_head < 0 ||
-      L->interp_next < 0)
+      L->interp_next < 0 || nextra > PY_REREAD_EXTRA_MAX)
     return PP_ENOTFOUND;
   uint64_t interp = th[0].interp;
   if (n * len > sizeof local) {
@@ -148,6 +149,11 @@ int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uin
   if (gil) {
     reqs[k++] = (struct mem_read_req){gil->locked, lb, sizeof lb};
     reqs[k++] = (struct mem_read_req){gil->holder, hb, sizeof hb};
+  }
+  /* Last: the caller's own requests, read after every thread state. */
+  if (nextra) {
+    memcpy(reqs + k, extra, nextra * sizeof *extra);
+    k += nextra;
   }
   rc = mem_readv(r, reqs, k);
   if (rc < 0) {
@@ -328,24 +334,45 @@ static int windows_add(struct frame_windows *fw, const struct mem_reader *r, uin
   if (fw->n == FRAME_WINDOWS_MAX || fw->cap - fw->used < want || want == 0 || hi < want)
     return PP_EBOUNDS;
   size_t got = 0;
+  fw->reads++;
   int rc = mem_read_down(r, hi, fw->buf + fw->used, want, &got);
   if (rc < 0)
     return rc;
   /* The valid bytes are the last got of the want reserved. */
   fw->w[fw->n].addr = hi - got;
-  fw->w[fw->n].off = fw->used + (want - got);
+  fw->w[fw->n].p = fw->buf + fw->used + (want - got);
   fw->w[fw->n].len = got;
   fw->n++;
   fw->used += want;
   return 0;
 }
 
-void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
-                        const struct py_thread *th, unsigned char *buf, size_t cap) {
-  memset(fw, 0, sizeof *fw);
+void frame_windows_empty(struct frame_windows *fw, const struct py_thread *th, unsigned char *buf,
+                         size_t cap) {
+  memset(fw, 0, offsetof(struct frame_windows, extra));
   fw->buf = buf;
   fw->cap = cap;
-  if (th->stack_hi == 0 || th->stack_hi <= th->stack_lo)
+  if (th->stack_hi > th->stack_lo) {
+    fw->stack_lo = th->stack_lo;
+    fw->stack_hi = th->stack_hi;
+  }
+}
+
+int frame_windows_adopt(struct frame_windows *fw, uint64_t addr, const unsigned char *data,
+                        size_t len) {
+  if (fw->n == FRAME_WINDOWS_MAX || len == 0)
+    return PP_EBOUNDS;
+  fw->w[fw->n].addr = addr;
+  fw->w[fw->n].p = data;
+  fw->w[fw->n].len = len;
+  fw->n++;
+  return 0;
+}
+
+void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
+                        const struct py_thread *th, unsigned char *buf, size_t cap) {
+  frame_windows_empty(fw, th, buf, cap);
+  if (fw->stack_hi == 0)
     return;
   size_t len = (size_t)(th->stack_hi - th->stack_lo);
   if (len > FRAME_WINDOW_TOP)
@@ -353,30 +380,98 @@ void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
   windows_add(fw, r, th->stack_hi, len);
 }
 
-static int window_find(const struct frame_windows *fw, uint64_t addr, size_t len,
-                       const unsigned char **p) {
-  for (size_t i = 0; i < fw->n; i++) {
+/* The window holding [addr, addr + len), or -1. */
+static long window_find(struct frame_windows *fw, uint64_t addr, size_t len,
+                        const unsigned char **p) {
+  for (size_t k = 0; k < fw->n; k++) {
+    size_t i = k == 0 ? fw->hint : (k <= fw->hint ? k - 1 : k); /* the last hit first */
     uint64_t a = fw->w[i].addr;
     if (addr >= a && addr - a <= fw->w[i].len && fw->w[i].len - (addr - a) >= len) {
-      *p = fw->buf + fw->w[i].off + (addr - a);
-      return 1;
+      *p = fw->w[i].p + (addr - a);
+      fw->hint = i;
+      return (long)i;
     }
   }
-  return 0;
+  return -1;
 }
 
-/* The frame at addr: from a window, else a new window copied down from it,
- * else a plain read. */
+/* Frames closer than this are one range: less than a page between them, so
+ * no unmapped page can lie in between. */
+#define EXTRA_GAP 2048
+
+/* Note the frame [a, a + len) found outside the current chunk, merged with
+ * the last range when close (frames of one chunk are walked downwards). */
+static void note_extra(struct frame_windows *fw, uint64_t a, size_t len) {
+  uint64_t e = a + len;
+  if (e < a)
+    return;
+  if (fw->nextra > 0) {
+    struct frame_range *x = &fw->extra[fw->nextra - 1];
+    uint64_t lo = x->addr, hi = lo + x->len;
+    if (a >= lo && e <= hi)
+      return;
+    uint64_t nlo = a < lo ? a : lo, nhi = e > hi ? e : hi;
+    if (e + EXTRA_GAP >= lo && a <= hi + EXTRA_GAP && nhi - nlo <= FRAME_WINDOW_MISS) {
+      *x = (struct frame_range){nlo, (size_t)(nhi - nlo)};
+      return;
+    }
+  }
+  if (fw->nextra < FRAME_EXTRA_MAX)
+    fw->extra[fw->nextra++] = (struct frame_range){a, len};
+  else
+    fw->extra_lost = 1;
+}
+
 /* The frame at addr: a pointer into a window (or a new window copied down
- * from it), else a plain read into buf. */
+ * from it), else a plain read into buf. Frames outside the thread's current
+ * data-stack chunk are noted in fw->extra. */
 static int frame_fetch(const struct mem_reader *r, struct frame_windows *fw, uint64_t addr,
                        unsigned char *buf, size_t len, const unsigned char **p) {
-  if (fw && (window_find(fw, addr, len, p) ||
-             (windows_add(fw, r, addr + len, FRAME_WINDOW_MISS) == 0 &&
-              window_find(fw, addr, len, p))))
-    return 0;
+  if (fw) {
+    if (addr < fw->stack_lo || addr >= fw->stack_hi)
+      note_extra(fw, addr, len);
+    if (window_find(fw, addr, len, p) >= 0 ||
+        (windows_add(fw, r, addr + len, FRAME_WINDOW_MISS) == 0 &&
+         window_find(fw, addr, len, p) >= 0))
+      return 0;
+    fw->reads++;
+  }
   *p = buf;
   return mem_read(r, addr, buf, len);
+}
+
+size_t frame_walk_ranges(const struct py_layout *L, const struct py_thread *th,
+                         const struct frame_windows *fw, struct frame_range *out, size_t cap,
+                         size_t max_bytes, int *complete) {
+  const uint64_t page = 4096;
+  size_t n = 0, bytes = 0;
+  *complete = !fw->extra_lost;
+  if (cap == 0 || !struct_len_ok(L->frame_size)) {
+    *complete = 0;
+    return 0;
+  }
+  if (th->stack_hi > th->stack_lo) {
+    /* To the end of the page: room for a call or two, and a page is mapped whole. */
+    uint64_t hi = (th->stack_hi + page - 1) & ~(page - 1);
+    if (hi < th->stack_hi) /* wrapped */
+      hi = th->stack_hi;
+    uint64_t len = hi - th->stack_lo;
+    if (len > FRAME_WINDOW_TOP)
+      len = FRAME_WINDOW_TOP;
+    if (len > max_bytes)
+      len = max_bytes;
+    out[n++] = (struct frame_range){hi - len, (size_t)len};
+    bytes += (size_t)len;
+  }
+  for (size_t i = 0; i < fw->nextra; i++) {
+    if (n == cap || bytes + fw->extra[i].len > max_bytes) {
+      *complete = 0;
+      break;
+    }
+    out[n++] = fw->extra[i];
+    bytes += fw->extra[i].len;
+  }
+  return n;
 }
 
 /* Field loads for the hot loop (the layout's offsets are validated against
@@ -406,6 +501,10 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
   size_t walked = 0;
   int lasti = L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS;
   *n = 0;
+  if (fw) {
+    fw->nextra = 0;
+    fw->extra_lost = 0;
+  }
   if (!struct_len_ok(L->frame_size) || !field_ok(L->frame_code, 8, len) ||
       !field_ok(L->frame_previous, 8, len) || !field_ok(L->frame_instr, lasti ? 4 : 8, len) ||
       (L->frame_owner >= 0 && !field_ok(L->frame_owner, 1, len)))

@@ -14,6 +14,7 @@
 #include "pyprof/proc/pthread_tid.h"
 #include "pyprof/python/code_cache.h"
 #include "pyprof/python/frame_walk.h"
+#include "pyprof/sampler/stack_plan.h"
 
 #define FLUSH_EVERY_NS 100000000LL  /* a kill -9 loses at most ~100 ms */
 #define CATCHUP_MAX_NS 10000000LL   /* ticks later than this are dropped, not caught up */
@@ -26,6 +27,8 @@
 #define RELOCATE_AFTER 20  /* bad ticks after good ones before looking for the interpreter anew */
 
 #define MEMO_THREADS 64
+#define PLAN_ARENA_BYTES ((size_t)2 << 20) /* copies of all threads' plans in one tick */
+#define PLAN_PAUSE_TICKS 256               /* ticks without plans after a batch with them failed */
 
 struct stack_memo {
   uint32_t tid;
@@ -50,6 +53,15 @@ struct sampler {
   struct py_thread *threads;            /* owned, PY_THREADS_MAX */
   struct py_raw_frame *raw;             /* owned, PY_STACK_MAX */
   unsigned char *window;                /* owned, FRAME_WINDOWS_BUF: data-stack copies */
+  struct stack_plan *plans;             /* owned, PY_REREAD_MAX: per threads[] index (fast path) */
+  unsigned char *arena;                 /* owned, PLAN_ARENA_BYTES: the plans' copies */
+  unsigned char *recopy;                /* owned, STACK_PLAN_BYTES: second copy, torn check */
+  struct mem_read_req *plan_reqs;       /* owned, PY_REREAD_EXTRA_MAX */
+  uint64_t plan_pause;                  /* ticks left without plans */
+  /* 3.8-3.10: kernel tids read in the tick's batch, from these pthread ids */
+  unsigned char tid_pre[PY_REREAD_MAX][4];
+  uint64_t tid_pre_id[PY_REREAD_MAX];
+  size_t ntid_pre;
   unsigned char *fp_bufs;               /* owned, FP_CHECK_MAX * CODE_FP_MAX: fingerprints */
   uint32_t *ids;                        /* owned, PY_STACK_MAX */
   uint32_t *seen_tids;                  /* owned, SEEN_TIDS_SLOTS: set of tids named so far */
@@ -205,51 +217,83 @@ static int build_stack(struct sampler *s, uint32_t tid, size_t n, uint32_t *stac
 #define FP_CHECK_MAX 128
 
 /* Walk one thread; 0 with *n frames, PP_ETORN when the stack moved under us.
- * One batched read afterwards serves both the torn-read check and the
- * stale-code check of every cached code object on the stack. */
-static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame, size_t *n) {
+ * With an armed plan (its copies read in this tick's batch) the walk usually
+ * reads nothing and its torn-read check is already done (stack_plan.h).
+ * Otherwise one batched read afterwards serves the torn-read check (the
+ * current frame, the leaf's code, and a second copy of the memory walked,
+ * which must agree on every frame's code and caller) and the stale-code check
+ * of every cached code object on the stack. Either way the plan (NULL for
+ * threads beyond the batch) is remade for the next tick. */
+static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame,
+                     struct stack_plan *plan, size_t *n) {
   const struct py_layout *L = &s->t->layout;
   struct frame_windows fw;
-  struct mem_read_req reqs[2 + FP_CHECK_MAX];
-  uint64_t fp_addr[FP_CHECK_MAX];
+  struct mem_read_req reqs[2 + STACK_PLAN_RANGES + FP_CHECK_MAX];
+  uint64_t seen[FP_CHECK_MAX], fp_addr[FP_CHECK_MAX];
   struct py_check chk;
+  struct stack_plan local; /* the plan of a thread beyond the batch: this walk only */
+  struct stack_plan *np = plan ? plan : &local;
   int32_t fp_off;
-  size_t fp_len, nreq = 0, nfp = 0;
-  /* 3.11+: one read of the data-stack chunk serves most frames. */
-  frame_windows_init(&fw, s->r, th, s->window, FRAME_WINDOWS_BUF);
+  size_t fp_len, nreq = 0, nfp = 0, nseen = 0;
+  int planned = plan && plan->armed && frame == th->frame;
+  int recheck = 0;
+  if (planned)
+    stack_plan_windows(plan, th, &fw, s->window, FRAME_WINDOWS_BUF);
+  else /* 3.11+: one read of the data-stack chunk serves most frames. */
+    frame_windows_init(&fw, s->r, th, s->window, FRAME_WINDOWS_BUF);
   int rc = frame_walk(s->r, L, frame, &fw, s->raw, PY_STACK_MAX, n);
   if (rc < 0)
-    return rc;
-  if (!s->o->blocking)
+    goto out;
+  int untorn = s->o->blocking || (planned && stack_plan_untorn(plan, L, th, frame, &fw, s->raw, *n));
+  if (!untorn) {
     nreq = py_thread_check_prepare(L, th, frame, *n ? &s->raw[0] : NULL, &chk, reqs);
+    /* The plan for the next tick also gives the ranges to copy again. */
+    stack_plan_make(np, L, th, &fw, s->raw, *n);
+    nreq += stack_plan_recopy(np, s->recopy, reqs + nreq);
+    recheck = np->valid;
+  }
   code_fp_span(L, &fp_off, &fp_len);
-  for (size_t i = 0; i < *n && nfp < FP_CHECK_MAX; i++) {
+  for (size_t i = 0; i < *n && nseen < FP_CHECK_MAX; i++) {
     uint64_t code = s->raw[i].code;
     size_t j;
-    for (j = 0; j < nfp && fp_addr[j] != code; j++)
+    for (j = 0; j < nseen && seen[j] != code; j++)
       ;
-    if (j < nfp || !code_cache_peek(s->codes, code))
+    if (j < nseen || !code_cache_peek(s->codes, code))
       continue;
+    seen[nseen++] = code;
+    const unsigned char *fp = untorn && planned ? stack_plan_fingerprint(plan, code) : NULL;
+    if (fp) {
+      code_cache_check(s->codes, L, code, fp); /* read in the batch */
+      continue;
+    }
     fp_addr[nfp] = code;
     reqs[nreq++] = (struct mem_read_req){code + (uint64_t)fp_off, s->fp_bufs + nfp * CODE_FP_MAX,
                                          fp_len};
     nfp++;
   }
-  if (nreq == 0)
-    return 0;
-  rc = mem_readv(s->r, reqs, nreq);
-  if (rc < 0)
-    return rc;
-  if (!s->o->blocking) {
+  if (nreq > 0) {
+    rc = mem_readv(s->r, reqs, nreq);
+    if (rc < 0)
+      goto out;
+  }
+  if (!untorn) {
     rc = py_thread_check_result(L, &chk);
     if (rc == PY_CHECK_DEEPER)
       rc = py_thread_check_deeper(s->r, L, &chk);
+    if (rc == 0 && recheck && !stack_plan_agrees(np, L, s->recopy, s->raw, *n))
+      rc = PP_ETORN; /* a frame changed under the walk: a stack mixed from two moments */
     if (rc < 0)
-      return rc;
+      goto out;
   }
   for (size_t j = 0; j < nfp; j++)
     code_cache_check(s->codes, L, fp_addr[j], s->fp_bufs + j * CODE_FP_MAX);
-  return 0;
+  if (untorn && plan && !s->o->blocking)
+    stack_plan_make(plan, L, th, &fw, s->raw, *n); /* after its fingerprints were used */
+  rc = 0;
+out:
+  if (planned)
+    plan->armed = 0; /* its copies are this walk's; a retry reads afresh */
+  return rc;
 }
 
 /* Errors that end the recording rather than one sample. */
@@ -267,8 +311,10 @@ static void count_failure(struct sampler *s, int rc) {
     s->st->fail.other++;
 }
 
-/* Sample one thread. Returns a writer error (fatal) or 0. */
-static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t t_ns) {
+/* Sample one thread (plan: its stack plan, may be NULL). Returns a writer
+ * error (fatal) or 0. */
+static int sample_thread(struct sampler *s, const struct py_thread *th, struct stack_plan *plan,
+                         int64_t t_ns) {
   const struct py_layout *L = &s->t->layout;
   uint32_t tid = (uint32_t)th->native_tid;
   uint32_t flags = 0;
@@ -319,7 +365,7 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, int64_t 
       if (frame == 0)
         break; /* left Python meanwhile: nothing to record */
     }
-    walk_rc = walk_once(s, th, frame, &n);
+    walk_rc = walk_once(s, th, frame, plan, &n);
     if (walk_rc == 0)
       walk_rc = build_stack(s, tid, n, &stack_id);
     if (walk_rc == 0 || is_fatal(walk_rc) || walk_rc == PP_EBOUNDS)
@@ -404,12 +450,29 @@ static void status_line(struct sampler *s, int64_t now) {
 }
 
 /* 3.8-3.10 record no native thread id: derive it from the pthread id. The
- * tid is re-read from each thread's descriptor every tick, in one batch: a
- * thread state's thread_id changes once the new thread runs, and the C
- * library reuses descriptors of ended threads, so no mapping can be kept. */
-static void fill_native_tids(struct sampler *s, size_t n) {
+ * tid is re-read from each thread's descriptor every tick, in the tick's
+ * batch (tids_requests) or in one read of its own: a thread state's
+ * thread_id changes once the new thread runs, and the C library reuses
+ * descriptors of ended threads, so no mapping can be kept. */
+static size_t tids_requests(struct sampler *s, size_t n, struct mem_read_req *reqs, size_t cap) {
+  s->ntid_pre = 0;
+  if (s->t->layout.tstate_native_thread_id >= 0 || s->ptid_off < 0 || n > PY_REREAD_MAX || n > cap)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    s->tid_pre_id[i] = s->threads[i].thread_id;
+    reqs[i] = (struct mem_read_req){s->threads[i].thread_id + (uint64_t)s->ptid_off,
+                                    s->tid_pre[i], 4};
+  }
+  s->ntid_pre = n;
+  return n;
+}
+
+/* Fill threads[0..n).native_tid (3.8-3.10), from the batch where it read the
+ * descriptor of the same pthread id (pre: 1 when it did read them). */
+static void fill_native_tids(struct sampler *s, size_t n, int pre) {
   struct mem_read_req reqs[PY_REREAD_MAX];
   unsigned char tb[PY_REREAD_MAX][4];
+  size_t idx[PY_REREAD_MAX];
   if (s->t->layout.tstate_native_thread_id >= 0)
     return;
   if (s->ptid_off < 0) {
@@ -421,25 +484,37 @@ static void fill_native_tids(struct sampler *s, size_t n) {
       s->ptid_off = -1;
       return;
     }
+    pre = 0;
   }
   for (size_t base = 0; base < n; base += PY_REREAD_MAX) {
-    size_t k = n - base < PY_REREAD_MAX ? n - base : PY_REREAD_MAX;
-    for (size_t i = 0; i < k; i++)
-      reqs[i] = (struct mem_read_req){s->threads[base + i].thread_id + (uint64_t)s->ptid_off,
-                                      tb[i], 4};
+    size_t k = 0, m = n - base < PY_REREAD_MAX ? n - base : PY_REREAD_MAX;
+    for (size_t i = 0; i < m; i++) {
+      struct py_thread *th = &s->threads[base + i];
+      if (pre && base + i < s->ntid_pre && s->tid_pre_id[base + i] == th->thread_id) {
+        uint32_t tid;
+        memcpy(&tid, s->tid_pre[base + i], 4);
+        th->native_tid = tid;
+        continue;
+      }
+      idx[k] = base + i;
+      reqs[k] = (struct mem_read_req){th->thread_id + (uint64_t)s->ptid_off, tb[k], 4};
+      k++;
+    }
+    if (k == 0)
+      continue;
     if (mem_readv(s->r, reqs, k) < 0) {
       /* A thread ended meanwhile: fall back to one read each. */
       for (size_t i = 0; i < k; i++) {
         uint32_t tid = 0;
-        pthread_tid_read(s->r, s->threads[base + i].thread_id, s->ptid_off, &tid);
-        s->threads[base + i].native_tid = tid;
+        pthread_tid_read(s->r, s->threads[idx[i]].thread_id, s->ptid_off, &tid);
+        s->threads[idx[i]].native_tid = tid;
       }
       continue;
     }
     for (size_t i = 0; i < k; i++) {
       uint32_t tid;
       memcpy(&tid, tb[i], 4);
-      s->threads[base + i].native_tid = tid;
+      s->threads[idx[i]].native_tid = tid;
     }
   }
 }
@@ -450,7 +525,7 @@ static int threads_fresh(struct sampler *s, size_t *n) {
   int rc = py_threads_read(s->r, L, s->t->runtime_addr, s->threads, PY_THREADS_MAX, n);
   if (rc < 0)
     return rc;
-  fill_native_tids(s, *n);
+  fill_native_tids(s, *n, 0);
   /* One GIL (the main interpreter's, last in the list) is tracked; threads of
    * a sub-interpreter with its own GIL are never flagged as holders. */
   if (s->gil_interp != s->threads[*n - 1].interp) {
@@ -464,24 +539,69 @@ static int threads_fresh(struct sampler *s, size_t *n) {
   return 0;
 }
 
+/* Requests of the plans of threads[0..n) for this tick's batch, into
+ * s->plan_reqs after the first k; the plans whose requests are there are
+ * armed (disarmed again by plans_drop if the batch fails). Returns how many
+ * were added. */
+static size_t plans_requests(struct sampler *s, size_t n, size_t k) {
+  size_t k0 = k, left = PLAN_ARENA_BYTES;
+  unsigned char *arena = s->arena;
+  for (size_t i = 0; i < PY_REREAD_MAX; i++)
+    s->plans[i].armed = 0; /* copies of an earlier tick are never used */
+  if (s->o->blocking)
+    return 0;
+  if (s->plan_pause > 0) {
+    s->plan_pause--;
+    return 0;
+  }
+  for (size_t i = 0; i < n && i < PY_REREAD_MAX; i++) {
+    struct stack_plan *p = &s->plans[i];
+    if (!p->valid || p->tstate != s->threads[i].tstate || PY_REREAD_EXTRA_MAX - k < STACK_PLAN_REQS)
+      continue;
+    k += stack_plan_requests(p, &arena, &left, s->plan_reqs + k, PY_REREAD_EXTRA_MAX - k);
+  }
+  return k - k0;
+}
+
+static void plans_drop(struct sampler *s) {
+  for (size_t i = 0; i < PY_REREAD_MAX; i++)
+    s->plans[i].valid = s->plans[i].armed = 0;
+}
+
 static int sampler_tick(struct sampler *s, int64_t now) {
   size_t n = 0;
   int rc = PP_ENOTFOUND;
   s->st->ticks++;
   if (!s->codes)
     return PP_ENOMEM;
-  /* Fast path: the same threads as last tick, all re-read in one batch. */
+  /* Fast path: the same threads as last tick, all re-read in one batch,
+   * with what their stack walks will need (their plans). */
   if (s->nprev > 0) {
+    size_t ntid = tids_requests(s, s->nprev, s->plan_reqs, PY_REREAD_EXTRA_MAX);
+    size_t nplan = plans_requests(s, s->nprev, ntid);
     rc = py_threads_reread(s->r, &s->t->layout, s->t->runtime_addr, s->threads, s->nprev,
-                           s->gil_loc_ok ? &s->gil_loc : NULL, &s->gil_holder);
+                           s->gil_loc_ok ? &s->gil_loc : NULL, &s->gil_holder, s->plan_reqs,
+                           ntid + nplan);
+    int pre = rc == 0;
+    if (rc < 0 && nplan > 0 && rc != PP_EEXITED && rc != PP_ENOPROC) {
+      /* A plan's memory went away (a chunk freed): try without, and leave
+       * plans out for a while. */
+      plans_drop(s);
+      s->plan_pause = PLAN_PAUSE_TICKS;
+      rc = py_threads_reread(s->r, &s->t->layout, s->t->runtime_addr, s->threads, s->nprev,
+                             s->gil_loc_ok ? &s->gil_loc : NULL, &s->gil_holder, s->plan_reqs, ntid);
+      pre = rc == 0;
+    }
     if (rc == 0) {
       n = s->nprev;
       s->gil_known = s->gil_loc_ok;
-      fill_native_tids(s, n);
+      fill_native_tids(s, n, pre);
     }
   }
-  if (rc == PP_ENOTFOUND || (rc < 0 && rc != PP_EEXITED && rc != PP_ENOPROC))
+  if (rc == PP_ENOTFOUND || (rc < 0 && rc != PP_EEXITED && rc != PP_ENOPROC)) {
+    plans_drop(s);
     rc = threads_fresh(s, &n);
+  }
   s->nprev = rc == 0 ? n : 0;
   if (rc == PP_EEXITED || rc == PP_ENOPROC)
     return PP_EEXITED;
@@ -495,7 +615,14 @@ static int sampler_tick(struct sampler *s, int64_t now) {
   }
   s->bad_ticks = 0;
   for (size_t i = 0; i < n; i++) {
-    rc = sample_thread(s, &s->threads[i], now - s->t0);
+    /* A plan is kept only for a thread walked this tick (remade by the
+     * walk): an idle thread's copies would be read for nothing. */
+    struct stack_plan *plan = i < PY_REREAD_MAX ? &s->plans[i] : NULL;
+    if (plan)
+      plan->valid = 0;
+    rc = sample_thread(s, &s->threads[i], plan, now - s->t0);
+    if (plan)
+      plan->armed = 0;
     if (rc < 0)
       return rc;
   }
@@ -532,12 +659,16 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   s.threads = calloc(PY_THREADS_MAX, sizeof *s.threads);
   s.raw = calloc(PY_STACK_MAX, sizeof *s.raw);
   s.window = malloc(FRAME_WINDOWS_BUF);
+  s.plans = calloc(PY_REREAD_MAX, sizeof *s.plans);
+  s.arena = malloc(PLAN_ARENA_BYTES);
+  s.recopy = malloc(STACK_PLAN_BYTES);
+  s.plan_reqs = calloc(PY_REREAD_EXTRA_MAX, sizeof *s.plan_reqs);
   s.fp_bufs = malloc(FP_CHECK_MAX * CODE_FP_MAX);
   s.ids = calloc(PY_STACK_MAX, sizeof *s.ids);
   s.seen_tids = calloc(SEEN_TIDS_SLOTS, sizeof *s.seen_tids);
   s.ptid_off = -1;
-  if (!s.threads || !s.raw || !s.ids || !s.seen_tids ||
-      !s.window || !s.fp_bufs) {
+  if (!s.threads || !s.raw || !s.ids || !s.seen_tids || !s.window || !s.fp_bufs || !s.plans ||
+      !s.arena || !s.recopy || !s.plan_reqs) {
     rc = PP_ENOMEM;
     goto out;
   }
@@ -614,6 +745,10 @@ out:
   free(s.threads);
   free(s.raw);
   free(s.window);
+  free(s.plans);
+  free(s.arena);
+  free(s.recopy);
+  free(s.plan_reqs);
   free(s.fp_bufs);
   free(s.ids);
   free(s.seen_tids);

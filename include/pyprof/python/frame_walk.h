@@ -38,18 +38,34 @@ struct py_raw_frame {
  * read one by one. The first window is the top of the thread's current chunk;
  * when a frame is outside every window, a new window is copied downwards from
  * it (older frames sit below newer ones in a chunk), so a 500-deep stack
- * spread over several chunks costs a few reads, not 500. */
-#define FRAME_WINDOWS_MAX 16
+ * spread over several chunks costs a few reads, not 500. A caller that has
+ * already copied the memory (in a batch with its other reads) hands the
+ * copies over with frame_windows_adopt instead. */
+#define FRAME_WINDOWS_MAX 48
 #define FRAME_WINDOW_TOP ((size_t)256 << 10)  /* bytes below datastack_top */
 #define FRAME_WINDOW_MISS ((size_t)16 << 10)  /* bytes copied on a miss (a 3.13+ entry frame on the C stack misses every walk: keep it small) */
-#define FRAME_WINDOWS_BUF (FRAME_WINDOW_TOP + (FRAME_WINDOWS_MAX - 1) * FRAME_WINDOW_MISS)
+#define FRAME_WINDOWS_BUF (FRAME_WINDOW_TOP + 15 * FRAME_WINDOW_MISS)
+#define FRAME_EXTRA_MAX 32                    /* ranges of frames outside the current chunk */
+
+struct frame_range {
+  uint64_t addr;
+  size_t len;
+};
 
 struct frame_windows {
   unsigned char *buf; /* borrowed: caller's storage of cap bytes */
   size_t cap, used, n;
+  uint64_t stack_lo;  /* the thread's current data-stack chunk, 0 if none */
+  uint64_t stack_hi;
+  size_t reads;       /* remote reads the walk made itself (misses) */
+  size_t hint;        /* window of the last hit: tried first */
+  size_t nextra;      /* frames found outside that chunk, as merged ranges */
+  int extra_lost;     /* more of them than extra[] holds */
+  struct frame_range extra[FRAME_EXTRA_MAX];
   struct {
-    uint64_t addr;    /* remote address of the first byte copied */
-    size_t off, len;  /* where in buf, how many bytes */
+    uint64_t addr;          /* remote address of the first byte copied */
+    const unsigned char *p; /* borrowed: the copy (in buf, or adopted) */
+    size_t len;
   } w[FRAME_WINDOWS_MAX];
 };
 
@@ -57,6 +73,23 @@ struct frame_windows {
  * top of its current data-stack chunk when the version has one. */
 void frame_windows_init(struct frame_windows *fw, const struct mem_reader *r,
                         const struct py_thread *th, unsigned char *buf, size_t cap);
+/* Start an empty set for th over buf, then hand it copies the caller already
+ * holds (borrowed, valid for the walk): len bytes at addr copied to data. */
+void frame_windows_empty(struct frame_windows *fw, const struct py_thread *th, unsigned char *buf,
+                         size_t cap);
+int frame_windows_adopt(struct frame_windows *fw, uint64_t addr, const unsigned char *data,
+                        size_t len);
+
+/* The remote ranges to copy ahead of the next walk of thread th so that it
+ * finds every frame of a stack like the one fw just served without reads of
+ * its own: the top of th's data-stack chunk up to the end of its page (room
+ * for a call or two; a page is mapped whole), then the frames the walk found
+ * elsewhere (3.13+ entry frames on the C stack, older chunks, 3.8-3.10 frame
+ * objects), neighbours merged. Returns how many of cap were filled; at most
+ * max_bytes in all. *complete is 0 when some frames did not fit. */
+size_t frame_walk_ranges(const struct py_layout *L, const struct py_thread *th,
+                         const struct frame_windows *fw, struct frame_range *out, size_t cap,
+                         size_t max_bytes, int *complete);
 
 /* List thread states of every interpreter under the runtime at runtime_addr.
  * PP_ENOTREADY when the runtime has no interpreter or thread yet. */
@@ -74,16 +107,20 @@ int py_gil_locate(const struct mem_reader *r, const struct py_layout *L, uint64_
 
 /* Most threads the batched re-read handles; more go the slow way. */
 #define PY_REREAD_MAX 64
+/* Most requests a caller can add to that batch. */
+#define PY_REREAD_EXTRA_MAX 1024
 
 /* The per-tick fast path of py_threads_read: given the previous tick's list
  * th[0..n) (one interpreter), re-read in ONE batch the runtime's interpreter
  * head, the interpreter's thread head and next, every thread state, the
  * 3.11-3.12 current-frame pointers and the GIL (gil may be NULL), and refresh
- * th in place. PP_ENOTFOUND when the list is no longer the same (the caller
- * then calls py_threads_read); th is unchanged on any failure. */
+ * th in place. The caller's extra requests (at most PY_REREAD_EXTRA_MAX) are
+ * read in the same call, after all of those. PP_ENOTFOUND when the list is no
+ * longer the same or any request fails (the caller then calls
+ * py_threads_read); th is unchanged on any failure. */
 int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                       struct py_thread *th, size_t n, const struct py_gil_loc *gil,
-                      uint64_t *gil_holder);
+                      uint64_t *gil_holder, const struct mem_read_req *extra, size_t nextra);
 
 /* The thread state holding the GIL of interpreter interp (3.12+: per
  * interpreter; before: the runtime's), 0 when the GIL is free. *gil_state
