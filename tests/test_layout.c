@@ -8,7 +8,10 @@
  * addresses and walked with the layout pyprof would use (the generated table
  * for 3.8-3.12, layout_from_debug_offsets() for 3.13+): runtime -> interpreter
  * -> thread states -> frames -> code objects must reach exactly the expected
- * addresses and values. A missing interpreter is skipped, a present one must
+ * addresses and values. The sampler's stack plan is checked over the same
+ * memory: the copies it asks for serve a second walk with no read of its own
+ * and pass its torn-read check, which a changed caller or frame pointer in
+ * the copies must fail. A missing interpreter is skipped, a present one must
  * pass.
  *
  * The second half feeds layout_from_debug_offsets() synthetic and corrupted
@@ -22,7 +25,9 @@
 #include "pyprof/common/error.h"
 #include "pyprof/proc/mem_image.h"
 #include "pyprof/python/layout.h"
+#include "pyprof/python/frame_walk.h"
 #include "pyprof/python/pystr.h"
+#include "pyprof/sampler/stack_plan.h"
 #include "test_support.h"
 
 /* ---- the dump ----------------------------------------------------------- */
@@ -210,6 +215,73 @@ static void check_code(const struct mem_reader *r, const struct py_layout *L,
   free(s);
 }
 
+/* The stack plan of the snapshot's current thread (see the top comment). */
+static void check_plan(const struct mem_reader *r, const struct py_layout *L, const struct dump *d) {
+  struct py_thread th[MAXN];
+  struct py_raw_frame a[64], b[64];
+  struct frame_windows fw;
+  struct stack_plan p;
+  struct mem_read_req reqs[STACK_PLAN_REQS];
+  size_t n = 0, i, na = 0, nb = 0;
+  size_t arena_len = 2 * STACK_PLAN_BYTES + STACK_PLAN_CODES * CODE_FP_MAX;
+  unsigned char *win = malloc(FRAME_WINDOWS_BUF); /* owned */
+  unsigned char *arena = malloc(arena_len);       /* owned */
+  cr_assert(win && arena);
+  cr_assert_eq(py_threads_read(r, L, d->runtime, th, MAXN, &n), 0);
+  for (i = 0; i < n && th[i].tstate != d->tstate; i++)
+    ;
+  cr_assert(i < n, "current thread state not listed");
+  const struct py_thread *t = &th[i];
+
+  frame_windows_init(&fw, r, t, win, FRAME_WINDOWS_BUF);
+  cr_assert_eq(frame_walk(r, L, t->frame, &fw, a, 64, &na), 0);
+  cr_assert_eq(na, d->nstack, "%zu frames", na);
+  memset(&p, 0, sizeof p);
+  stack_plan_make(&p, L, t, &fw, a, na);
+  cr_assert(p.valid, "no plan for a %zu-frame stack", na);
+
+  /* The batch, as the sampler would send it after the thread states. */
+  unsigned char *ap = arena;
+  size_t left = arena_len;
+  size_t k = stack_plan_requests(&p, &ap, &left, reqs, STACK_PLAN_REQS);
+  cr_assert(k > 0 && p.armed);
+  cr_assert_eq(mem_readv(r, reqs, k), 0);
+  stack_plan_windows(&p, t, &fw, win, FRAME_WINDOWS_BUF);
+  cr_assert_eq(frame_walk(r, L, t->frame, &fw, b, 64, &nb), 0);
+  cr_expect_eq(fw.reads, 0, "the planned walk read %zu times itself", fw.reads);
+  cr_assert_eq(nb, na);
+  for (size_t j = 0; j < na; j++)
+    cr_expect(a[j].addr == b[j].addr && a[j].code == b[j].code && a[j].offset == b[j].offset,
+              "frame %zu differs in the planned walk", j);
+  cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "an unchanged stack counted torn");
+  for (size_t j = 0; j < nb; j++)
+    cr_expect_not_null(stack_plan_fingerprint(&p, b[j].code), "code of frame %zu not re-checked", j);
+
+  /* The thread moved on while it was copied: each must fail the check. */
+  struct py_thread moved = *t;
+  moved.frame = t->frame + 8;
+  cr_expect(!stack_plan_untorn(&p, L, &moved, moved.frame, &fw, b, nb), "frame pointer moved");
+  if (nb >= 2) {
+    /* The caller of the leaf runs other code in the second copy. */
+    size_t j;
+    for (j = 0; j < p.nr; j++) {
+      if (b[1].addr >= p.r[j].addr && b[1].addr - p.r[j].addr < p.r[j].len)
+        break;
+    }
+    cr_assert(j < p.nr, "caller frame not in the plan's ranges");
+    unsigned char *q = p.copy2 + p.off[j] + (b[1].addr - p.r[j].addr) + L->frame_code;
+    uint64_t orig, other;
+    memcpy(&orig, q, 8);
+    other = orig ^ 0x1000;
+    memcpy(q, &other, 8);
+    cr_expect(!stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "changed caller not caught");
+    memcpy(q, &orig, 8);
+    cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb));
+  }
+  free(win);
+  free(arena);
+}
+
 static void check_interpreter(const char *python, int want_minor) {
   struct dump *d = calloc(1, sizeof *d); /* owned */
   struct mem_reader r;
@@ -370,6 +442,7 @@ static void check_interpreter(const char *python, int want_minor) {
     cr_expect(type != 0 && type == type0, "ob_type of code objects");
   }
   cr_expect_eq(d->ncodes, 6);
+  check_plan(&r, &L, d);
   mem_image_free(img);
   free(d);
 }
