@@ -728,7 +728,7 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
     /* A late tick runs at once: even a sleep to a past deadline costs ~12 us
      * of CPU and ~60 us of wall time here (bench, section 0). */
     if (deadline > now)
-      sleep_until(deadline);
+      sleep_until(end && end < deadline ? end : deadline); /* -d ends on time at low rates */
   }
 out:
   st->duration_ns = s.t0 ? now_ns() - s.t0 : 0;
