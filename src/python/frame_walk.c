@@ -157,7 +157,7 @@ int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uin
   }
   rc = mem_readv(r, reqs, k);
   if (rc < 0) {
-    rc = rc == PP_EEXITED || rc == PP_ENOPROC ? rc : PP_ENOTFOUND;
+    rc = rc == PP_EEXITED || rc == PP_ENOPROC ? rc : PP_EFAULT;
     goto out;
   }
   uint64_t head, thead, inext;

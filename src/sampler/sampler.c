@@ -583,9 +583,9 @@ static int sampler_tick(struct sampler *s, int64_t now) {
                            s->gil_loc_ok ? &s->gil_loc : NULL, &s->gil_holder, s->plan_reqs,
                            ntid + nplan);
     int pre = rc == 0;
-    if (rc < 0 && nplan > 0 && rc != PP_EEXITED && rc != PP_ENOPROC) {
-      /* A plan's memory went away (a chunk freed): try without, and leave
-       * plans out for a while. */
+    if (rc == PP_EFAULT && nplan > 0) {
+      /* Perhaps a plan's memory went away (a chunk freed): try without, and
+       * leave plans out for a while. */
       plans_drop(s);
       s->plan_pause = PLAN_PAUSE_TICKS;
       rc = py_threads_reread(s->r, &s->t->layout, s->t->runtime_addr, s->threads, s->nprev,

@@ -116,8 +116,8 @@ int py_gil_locate(const struct mem_reader *r, const struct py_layout *L, uint64_
  * 3.11-3.12 current-frame pointers and the GIL (gil may be NULL), and refresh
  * th in place. The caller's extra requests (at most PY_REREAD_EXTRA_MAX) are
  * read in the same call, after all of those. PP_ENOTFOUND when the list is no
- * longer the same or any request fails (the caller then calls
- * py_threads_read); th is unchanged on any failure. */
+ * longer the same, PP_EFAULT when a request could not be read (the caller
+ * then calls py_threads_read); th is unchanged on any failure. */
 int py_threads_reread(const struct mem_reader *r, const struct py_layout *L, uint64_t runtime_addr,
                       struct py_thread *th, size_t n, const struct py_gil_loc *gil,
                       uint64_t *gil_holder, const struct mem_read_req *extra, size_t nextra);
