@@ -277,6 +277,56 @@ static void check_plan(const struct mem_reader *r, const struct py_layout *L, co
     cr_expect(!stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "changed caller not caught");
     memcpy(q, &orig, 8);
     cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb));
+
+    /* The caller's instruction moved in the second copy: the frame was
+     * popped and pushed again at the same address (tight recursion). */
+    unsigned char *ip = p.copy2 + p.off[j] + (b[1].addr - p.r[j].addr) + L->frame_instr;
+    size_t iw = L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS ? 4 : 8;
+    unsigned char save[8];
+    memcpy(save, ip, iw);
+    ip[0] ^= 0x02; /* one code unit further */
+    cr_expect(!stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "moved caller instruction not caught");
+    memcpy(ip, save, iw);
+    cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb));
+    /* The leaf's instruction may move: that is the same stack a moment on. */
+    size_t jl;
+    for (jl = 0; jl < p.nr; jl++) {
+      if (b[0].addr >= p.r[jl].addr && b[0].addr - p.r[jl].addr < p.r[jl].len)
+        break;
+    }
+    if (jl < p.nr) {
+      unsigned char *lp = p.copy2 + p.off[jl] + (b[0].addr - p.r[jl].addr) + L->frame_instr;
+      memcpy(save, lp, iw);
+      lp[0] ^= 0x02;
+      cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "a moving leaf counted torn");
+      memcpy(lp, save, iw);
+    }
+  }
+
+  /* Frames that cannot belong together in a running read. */
+  cr_expect(py_stack_plausible(L, b, nb), "a real stack judged implausible");
+  if (nb >= 2) {
+    struct py_raw_frame c[64];
+    memcpy(c, b, nb * sizeof *c);
+    c[1].offset = -2; /* a caller that has not started */
+    cr_expect(!py_stack_plausible(L, c, nb), "an unstarted caller not caught");
+    c[1].offset = b[1].offset;
+    c[0].offset = -2; /* the leaf may have just been pushed */
+    cr_expect(py_stack_plausible(L, c, nb));
+  }
+  if (L->owner_gen_mask) {
+    struct py_raw_frame c[64];
+    uint8_t gen = 0;
+    while (!((L->owner_gen_mask >> gen) & 1u))
+      gen++;
+    memcpy(c, b, nb * sizeof *c);
+    c[0].owner = gen;
+    c[0].prev = 0; /* a generator frame detached from its caller */
+    cr_expect(!py_stack_plausible(L, c, nb), "a detached generator frame not caught");
+    c[0].prev = b[0].prev ? b[0].prev : 1; /* a running one has a caller */
+    cr_expect(py_stack_plausible(L, c, nb));
+  } else {
+    cr_expect(L->minor < 11, "3.%d has generator frames with an owner", L->minor);
   }
   free(win);
   free(arena);

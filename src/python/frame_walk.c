@@ -492,6 +492,29 @@ static int field_ok(int32_t off, size_t width, size_t len) {
   return off >= 0 && (size_t)off + width <= len;
 }
 
+int64_t frame_instr_offset(const struct py_layout *L, const unsigned char *p, uint64_t code) {
+  if (L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS) {
+    int32_t v = ld32(p, L->frame_instr);
+    return L->instr_kind == PY_INSTR_LASTI_UNITS ? (int64_t)v * 2 : v;
+  }
+  int64_t off = (int64_t)(ld64(p, L->frame_instr) - (code + (uint64_t)L->code_adaptive));
+  /* A pointer outside the code gives a nonsense offset; the line lookup
+   * clamps, the torn-read checks catch a changed stack. */
+  if (off < -2 || off > (int64_t)1 << 30)
+    off = -1;
+  return off;
+}
+
+int py_stack_plausible(const struct py_layout *L, const struct py_raw_frame *raw, size_t n) {
+  for (size_t k = 0; k < n; k++) {
+    if (k > 0 && raw[k].offset < 0)
+      return 0; /* a caller that has not started: a frame pushed after the walk began */
+    if (raw[k].owner < 32 && ((L->owner_gen_mask >> raw[k].owner) & 1u) && raw[k].prev == 0)
+      return 0; /* a suspended generator's frame, reached through a link now gone */
+  }
+  return 1;
+}
+
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
                struct frame_windows *fw, struct py_raw_frame *out, size_t cap, size_t *n) {
   unsigned char buf[STRUCT_BUF_MAX];
@@ -528,21 +551,11 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
     if (!skip) {
       if (code == 0)
         return PP_ELAYOUT;
-      int64_t off;
-      if (lasti) {
-        int32_t v = ld32(p, L->frame_instr);
-        off = L->instr_kind == PY_INSTR_LASTI_UNITS ? (int64_t)v * 2 : v;
-      } else {
-        off = (int64_t)(ld64(p, L->frame_instr) - (code + (uint64_t)L->code_adaptive));
-        /* A pointer outside the code gives a nonsense offset; the line lookup
-         * clamps, the caller's torn-read check catches a changed stack. */
-        if (off < -2 || off > (int64_t)1 << 30)
-          off = -1;
-      }
       out[*n].addr = frame;
       out[*n].prev = prev;
       out[*n].code = code;
-      out[*n].offset = off;
+      out[*n].offset = frame_instr_offset(L, p, code);
+      out[*n].owner = L->frame_owner >= 0 ? p[L->frame_owner] : PY_OWNER_NONE;
       (*n)++;
     }
     if (prev != 0 && prev == brent_mark)

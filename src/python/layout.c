@@ -77,6 +77,7 @@ struct dbg_desc {
                                 Py_ssize_t utf8_length + char *utf8 */
   uint32_t owner_skip_mask;  /* 3.13: FRAME_OWNED_BY_CSTACK = 3;
                                 3.14: FRAME_OWNED_BY_INTERPRETER = 3, _CSTACK = 4 */
+  uint32_t owner_gen_mask;   /* FRAME_OWNED_BY_GENERATOR = 1 (3.11-3.14) */
   uint64_t code_tag_mask;    /* 3.14: f_executable is a _PyStackRef, Py_TAG_BITS = 3
                                 in the GIL build; 3.13: a plain PyObject * */
 };
@@ -176,6 +177,7 @@ static const struct dbg_desc dbg_descs[] = {
      .ascii_shift = 6,
      .compact_extra = 16,
      .owner_skip_mask = 1u << 3,
+     .owner_gen_mask = 1u << 1,
      .code_tag_mask = 0},
     {.minor = 14,
      .source = "_Py_DebugOffsets in the target (3.14 description)",
@@ -186,6 +188,7 @@ static const struct dbg_desc dbg_descs[] = {
      .ascii_shift = 6,
      .compact_extra = 16,
      .owner_skip_mask = (1u << 3) | (1u << 4),
+     .owner_gen_mask = 1u << 1,
      .code_tag_mask = 3},
 };
 
@@ -513,6 +516,7 @@ int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *o
   L.linetable_kind = PY_LINETABLE_LOCATIONS;
   L.instr_kind = PY_INSTR_PTR;
   L.owner_skip_mask = d->owner_skip_mask;
+  L.owner_gen_mask = d->owner_gen_mask;
   L.code_tag_mask = d->code_tag_mask;
 
   struct dbg_ctx c = {.b = b, .len = len, .d = d, .why = why, .whylen = whylen};

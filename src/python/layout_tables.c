@@ -58,6 +58,7 @@ const struct py_layout py_layout_tables[] = {
     .frame_instr = 104,
     .frame_owner = PYL_NONE,
     .owner_skip_mask = 0,
+    .owner_gen_mask = 0,
     .code_tag_mask = 0,
 
     /* PyCodeObject */
@@ -124,6 +125,7 @@ const struct py_layout py_layout_tables[] = {
     .frame_instr = 104,
     .frame_owner = PYL_NONE,
     .owner_skip_mask = 0,
+    .owner_gen_mask = 0,
     .code_tag_mask = 0,
 
     /* PyCodeObject */
@@ -190,6 +192,7 @@ const struct py_layout py_layout_tables[] = {
     .frame_instr = 96,
     .frame_owner = PYL_NONE,
     .owner_skip_mask = 0,
+    .owner_gen_mask = 0,
     .code_tag_mask = 0,
 
     /* PyCodeObject */
@@ -256,6 +259,7 @@ const struct py_layout py_layout_tables[] = {
     .frame_instr = 56,
     .frame_owner = 69,
     .owner_skip_mask = 0x0u, /* none */
+    .owner_gen_mask = 0x2u, /* FRAME_OWNED_BY_GENERATOR */
     .code_tag_mask = 0,
 
     /* PyCodeObject */
@@ -322,6 +326,7 @@ const struct py_layout py_layout_tables[] = {
     .frame_instr = 56,
     .frame_owner = 70,
     .owner_skip_mask = 0x8u, /* FRAME_OWNED_BY_CSTACK */
+    .owner_gen_mask = 0x2u, /* FRAME_OWNED_BY_GENERATOR */
     .code_tag_mask = 0,
 
     /* PyCodeObject */
@@ -392,6 +397,7 @@ const struct py_layout py_layout_crosscheck_tables[] = {
     .frame_instr = 56,
     .frame_owner = 70,
     .owner_skip_mask = 0x8u, /* FRAME_OWNED_BY_CSTACK */
+    .owner_gen_mask = 0x2u, /* FRAME_OWNED_BY_GENERATOR */
     .code_tag_mask = 0,
 
     /* PyCodeObject */
@@ -458,6 +464,7 @@ const struct py_layout py_layout_crosscheck_tables[] = {
     .frame_instr = 56,
     .frame_owner = 74,
     .owner_skip_mask = 0x18u, /* FRAME_OWNED_BY_CSTACK | FRAME_OWNED_BY_INTERPRETER */
+    .owner_gen_mask = 0x2u, /* FRAME_OWNED_BY_GENERATOR */
     .code_tag_mask = 0x3, /* _PyStackRef Py_TAG_BITS */
 
     /* PyCodeObject */

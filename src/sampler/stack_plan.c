@@ -101,6 +101,11 @@ int stack_plan_agrees(const struct stack_plan *p, const struct py_layout *L,
     memcpy(&prev, q + L->frame_previous, sizeof prev);
     if ((code & ~L->code_tag_mask) != f->code || prev != f->prev)
       return 0;
+    /* A caller is suspended in a call: its instruction cannot move while it
+     * stays one. If it did, the frame was popped and pushed again (a loop of
+     * calls at the same addresses) and the walk mixes two moments. */
+    if (k > 0 && frame_instr_offset(L, q, f->code) != f->offset)
+      return 0;
   }
   return 1;
 }

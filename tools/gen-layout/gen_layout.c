@@ -197,6 +197,7 @@ int main(void) {
   field("frame_instr", (long)offsetof(PyFrameObject, f_lasti));
   none("frame_owner");
   printf("    .owner_skip_mask = 0,\n");
+  printf("    .owner_gen_mask = 0,\n");
   printf("    .code_tag_mask = 0,\n");
 #else
   cover(FEND(_PyInterpreterFrame, previous));
@@ -229,6 +230,8 @@ int main(void) {
     names = "FRAME_OWNED_BY_CSTACK";
 #endif
     printf("    .owner_skip_mask = 0x%xu, /* %s */\n", mask, names);
+    printf("    .owner_gen_mask = 0x%xu, /* FRAME_OWNED_BY_GENERATOR */\n",
+           1u << FRAME_OWNED_BY_GENERATOR);
   }
 #if PY_VERSION_HEX >= 0x030E0000
   printf("    .code_tag_mask = 0x%llx, /* _PyStackRef Py_TAG_BITS */\n",

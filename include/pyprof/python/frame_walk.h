@@ -31,7 +31,24 @@ struct py_raw_frame {
   uint64_t prev;   /* the frame's previous (caller) pointer as read */
   uint64_t code;   /* remote code object address */
   int64_t offset;  /* byte offset of the current instruction, negative if not started */
+  uint8_t owner;   /* 3.11+: the frame's owner as read (PY_OWNER_NONE before 3.11) */
 };
+#define PY_OWNER_NONE 0xffu
+
+/* The instruction offset (bytes) of the frame copied at p, running code
+ * object code (tag bits cleared): what frame_walk puts in offset. p holds
+ * L->frame_size bytes. */
+int64_t frame_instr_offset(const struct py_layout *L, const unsigned char *p, uint64_t code);
+
+/* 1 when raw[0..n) (leaf first, a walk made while the thread ran) can be a
+ * stack the thread had: every caller frame (all but the leaf) has started
+ * (a caller is suspended in a call, so its instruction offset is not
+ * negative), and no generator or coroutine frame on it is detached (3.11+: a
+ * suspended generator's frame has no previous; one that is running always
+ * has). A walk of a running thread that fails this read frames from two
+ * moments. Used for walks of running threads only: a stopped read is what
+ * the thread had, whatever it looks like. */
+int py_stack_plausible(const struct py_layout *L, const struct py_raw_frame *raw, size_t n);
 
 /* Local copies of stretches of remote memory (a thread's data-stack
  * chunks): frames that lie inside one are decoded from it instead of being

@@ -87,6 +87,7 @@ struct py_layout {
   int32_t frame_instr;     /* f_lasti (int) or prev_instr / instr_ptr (pointer), per instr_kind */
   int32_t frame_owner;     /* char owner; PYL_NONE when frames have no owner */
   uint32_t owner_skip_mask;  /* bit (1u << owner) set: frame is not Python code (C stack shim) */
+  uint32_t owner_gen_mask;   /* bit (1u << owner) set: frame of a generator/coroutine (3.11+) */
   uint64_t code_tag_mask;  /* bits to clear from frame_code (3.14 _PyStackRef tag); 0 if none */
 
   /* PyCodeObject */

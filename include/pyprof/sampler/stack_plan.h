@@ -77,7 +77,8 @@ size_t stack_plan_requests(struct stack_plan *p, unsigned char **arena, size_t *
 size_t stack_plan_recopy(const struct stack_plan *p, unsigned char *buf, struct mem_read_req *reqs);
 
 /* 1 when every frame of raw[0..n) lies in p's ranges and has the same code
- * and caller in copy (a copy of p's ranges made after the walk). */
+ * and caller in copy (a copy of p's ranges made after the walk), and every
+ * caller frame (all but the leaf) the same instruction. */
 int stack_plan_agrees(const struct stack_plan *p, const struct py_layout *L,
                       const unsigned char *copy, const struct py_raw_frame *raw, size_t n);
 
