@@ -33,8 +33,7 @@ static const char record_help[] =
     "       pyprof record [options] -- PROGRAM [ARGS...]\n"
     "\n"
     "Sample the Python stacks of every thread of a process into a record file.\n"
-    "With -p, attach to a running CPython process (it keeps running and is never\n"
-    "stopped unless --blocking is given). With --, launch PROGRAM (python3, a\n"
+    "With -p, attach to a running CPython process. With --, launch PROGRAM (python3, a\n"
     "venv's python, or a script/`env` that execs python) and profile it from its\n"
     "first milliseconds; pyprof then exits with the program's exit status.\n"
     "\n"
@@ -51,10 +50,20 @@ static const char record_help[] =
     "      --idle           also keep samples of threads that are not running on a\n"
     "                       CPU (sleeping, waiting on I/O or a lock); by default\n"
     "                       they are left out, judged from /proc/PID/task/TID/stat\n"
-    "      --blocking       stop each thread (ptrace) while its stack is read: an\n"
-    "                       exact snapshot, at a cost to the target (see README);\n"
-    "                       by default threads run on and a stack that changes\n"
-    "                       while read is retried once, then counted as failed\n"
+    "      --blocking       stop every thread (ptrace) for every read: exact,\n"
+    "                       at a cost to the target (README, bench/ section 3)\n"
+    "      --no-stop        never stop the target: a stack that changes while it\n"
+    "                       is read is read once more, then counted as failed;\n"
+    "                       on programs that call and return faster than a read\n"
+    "                       (generators, coroutines, tight recursion) shares then\n"
+    "                       shift towards the steadier code\n"
+    "                       Default: threads are read running (no stop, one\n"
+    "                       system call per tick); a read that cannot be shown to\n"
+    "                       be one moment's stack is replaced by a stopped read of\n"
+    "                       that thread (ptrace, a few tens of us), and a thread\n"
+    "                       whose reads keep failing is read stopped for a while.\n"
+    "                       No sample is dropped or moved for what its stack was\n"
+    "                       doing; the summary says how many reads were stopped\n"
     "      --gil            keep only samples of the thread holding the GIL (what\n"
     "                       the interpreter is executing); without it every\n"
     "                       sample still records whether its thread held the GIL,\n"
@@ -250,15 +259,28 @@ static void print_summary(const struct sampler_stats *st, const char *out, uint6
           why, secs, (unsigned long long)st->samples, (unsigned long long)st->threads_seen,
           (unsigned long long)st->ticks, secs > 0 ? (double)st->ticks / secs : 0.0, rate);
   fprintf(stderr,
-          "pyprof: failed samples: %llu (%.2f%%: %llu torn, %llu unreadable, %llu other); %llu "
-          "torn reads recovered on retry; %llu idle thread samples left out\n",
+          "pyprof: failed samples: %llu (%.2f%%: %llu torn, %llu unreadable, %llu other); "
+          "%llu idle thread samples left out\n",
           (unsigned long long)st->failed, tot ? 100.0 * (double)st->failed / (double)tot : 0.0,
           (unsigned long long)st->fail.torn, (unsigned long long)st->fail.fault,
-          (unsigned long long)st->fail.other, (unsigned long long)st->retries,
-          (unsigned long long)st->idle_skipped);
-  if (tot && st->failed * 10 > tot)
+          (unsigned long long)st->fail.other, (unsigned long long)st->idle_skipped);
+  if (st->stopped_samples || st->fallbacks)
+    fprintf(stderr,
+            "pyprof: %.1f%% of samples were read with the thread stopped (%llu running reads "
+            "that did not hold were replaced by a stopped read)\n",
+            st->samples ? 100.0 * (double)st->stopped_samples / (double)st->samples : 0.0,
+            (unsigned long long)st->fallbacks);
+  if (st->retries)
+    fprintf(stderr, "pyprof: --no-stop: %llu reads held only when read a second time\n",
+            (unsigned long long)st->retries);
+  if (st->stop_refused)
+    fprintf(stderr, "pyprof: note: threads could not be stopped (ptrace refused: another tracer, "
+                    "or no permission), so stacks that changed while read were counted as failed "
+                    "instead; see README \"Permissions\"\n");
+  if (tot && st->failed * 10 > tot && !st->stopped_samples)
     fprintf(stderr, "pyprof: hint: many stacks changed while they were read (calls and returns "
-                    "faster than a read takes); `--blocking` reads each thread stopped, exactly\n");
+                    "faster than a read takes); without --no-stop, or with --blocking, pyprof "
+                    "reads such threads stopped\n");
   if (st->reattached)
     fprintf(stderr, "pyprof: the target replaced its program image (exec) %llu time(s); pyprof "
                     "found the new interpreter and went on\n", (unsigned long long)st->reattached);
@@ -275,7 +297,7 @@ struct record_opts {
   const char *output;
   uint32_t rate;
   double duration;
-  int idle, blocking, gil, quiet;
+  int idle, blocking, no_stop, gil, quiet;
   int force_minor; /* --python-version 3.X, 0 if not given */
   char **argv; /* borrowed: program to launch, NULL when attaching */
 };
@@ -285,6 +307,7 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
       {"pid", required_argument, 0, 'p'},      {"output", required_argument, 0, 'o'},
       {"rate", required_argument, 0, 'r'},     {"duration", required_argument, 0, 'd'},
       {"idle", no_argument, 0, 'I'},           {"blocking", no_argument, 0, 'B'},
+      {"no-stop", no_argument, 0, 'N'},
       {"gil", no_argument, 0, 'G'},             {"python-version", required_argument, 0, 'P'},
       {"quiet", no_argument, 0, 'q'},          {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
@@ -330,6 +353,9 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
     case 'B':
       o->blocking = 1;
       break;
+    case 'N':
+      o->no_stop = 1;
+      break;
     case 'G':
       o->gil = 1;
       break;
@@ -356,6 +382,11 @@ static int parse_record_args(int argc, char **argv, struct record_opts *o) {
   if (!o->pid == !o->argv) {
     fprintf(stderr, "pyprof record: give either -p PID or -- PROGRAM [ARGS...] (not %s)\n%s",
             o->pid ? "both" : "neither", "Try `pyprof record --help`.\n");
+    return EXIT_USAGE;
+  }
+  if (o->blocking && o->no_stop) {
+    fprintf(stderr, "pyprof record: --blocking (stop for every read) and --no-stop (never stop) "
+                    "contradict each other; give one\n");
     return EXIT_USAGE;
   }
   return 0;
@@ -475,7 +506,10 @@ int cmd_record(int argc, char **argv) {
             (int)o.pid, t->major, t->minor, t->micro, t->runtime_path, o.rate, o.output);
 
   struct sampler_opts so = {.pid = o.pid, .child = child, .rate_hz = o.rate,
-                            .duration_s = o.duration, .idle = o.idle, .blocking = o.blocking,
+                            .duration_s = o.duration, .idle = o.idle,
+                            .stop_mode = o.blocking  ? SAMPLER_READ_STOPPED
+                                         : o.no_stop ? SAMPLER_READ_RUNNING
+                                                     : SAMPLER_READ_ADAPTIVE,
                             .gil_only = o.gil,
                             .status_line = !o.quiet && isatty(2), .output = o.output,
                             .stop = &g_stop};
@@ -490,7 +524,16 @@ int cmd_record(int argc, char **argv) {
                                .exit_status = child_status >= 0 ? child_exit_code(child_status) : -1};
   rc = record_writer_close(w, &sum);
   w = NULL;
-  if (srun == PP_ELAYOUT)
+  if (srun == PP_ELAYOUT && st.layout_unsure)
+    fprintf(stderr,
+            "pyprof: no stack of PID %d could be read in %llu attempts, and its threads could "
+            "not be stopped to read them still (ptrace refused). Either its stacks change faster "
+            "than they can be read running, or the layout of Python %d.%d.%d (%s) does not fit "
+            "it. Allow ptrace (README \"Permissions\") and try again; if a stopped read fails "
+            "too, please report it with the output of `python -VV`.\n",
+            (int)o.pid, (unsigned long long)st.failed, t->major, t->minor, t->micro,
+            t->layout.source ? t->layout.source : "");
+  else if (srun == PP_ELAYOUT)
     explain_layout_mismatch(o.pid, t);
   else if (srun < 0)
     fprintf(stderr, "pyprof: recording stopped: %s%s; %s keeps what was written before\n",

@@ -23,10 +23,15 @@
 #define CODE_CACHE_MAX 65536
 #define SEEN_TIDS_MAX 65536              /* threads named in one recording */
 #define SEEN_TIDS_SLOTS (2 * SEEN_TIDS_MAX) /* power of two */
-#define LAYOUT_GIVE_UP 50  /* unreadable stacks, with none readable, before giving up */
+#define LAYOUT_GIVE_UP 50  /* unreadable stopped stacks, with none readable, before giving up */
+#define LAYOUT_GIVE_UP_RUNNING 2000 /* the same for running reads, when none can be stopped */
 #define RELOCATE_AFTER 20  /* bad ticks after good ones before looking for the interpreter anew */
 
 #define MEMO_THREADS 64
+#define MODE_THREADS 64     /* threads whose read mode is remembered */
+#define STOP_BACKOFF_MIN 8     /* stopped reads after a first failed running read */
+#define STOP_BACKOFF_MAX 1024  /* ... after many: the thread's stack changes too fast to read */
+#define STOP_OK_RUN 64         /* running reads in a row that halve the backoff */
 #define PLAN_ARENA_BYTES ((size_t)2 << 20) /* copies of all threads' plans in one tick */
 #define PLAN_PAUSE_TICKS 256               /* ticks without plans after a batch with them failed */
 
@@ -37,6 +42,22 @@ struct stack_memo {
   uint32_t *ids;             /* owned, cap: its frame ids, root first */
   size_t n, cap;
   uint32_t stack_id;
+};
+
+/* How a thread is read (adaptive mode). A thread is read running, without
+ * stopping it; when such a read cannot be shown to be one moment's stack,
+ * that thread is stopped and read at once (the sample is kept), and its next
+ * `backoff` samples are read stopped too. The backoff doubles with every
+ * failed running read and halves after STOP_OK_RUN good ones in a row. The
+ * choice for a sample is made before it is read, from the thread's past
+ * only, so it cannot favour what the stack is doing now; only the failed
+ * running reads are re-timed (a few microseconds later), and a thread whose
+ * reads fail often is soon read stopped nearly always. */
+struct thread_mode {
+  uint32_t tid;
+  uint32_t stop_left; /* samples still to read stopped */
+  uint32_t backoff;   /* stopped samples after the next failed running read */
+  uint32_t ok_run;    /* running reads in a row that held */
 };
 
 struct sampler {
@@ -73,6 +94,9 @@ struct sampler {
   size_t nprev;                         /* threads[] from the last tick, for the fast path */
   struct stack_memo memos[MEMO_THREADS];/* per-thread last stacks (arrays owned) */
   size_t memo_next;
+  struct thread_mode modes[MODE_THREADS];
+  size_t mode_next;
+  int can_stop;                         /* adaptive: threads may be stopped (0 once refused) */
   uint64_t relocations;                 /* with the code cache's epoch: memo validity */
   uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
   int gil_known;                        /* this tick's holder was read */
@@ -225,7 +249,7 @@ static int build_stack(struct sampler *s, uint32_t tid, size_t n, uint32_t *stac
  * of every cached code object on the stack. Either way the plan (NULL for
  * threads beyond the batch) is remade for the next tick. */
 static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t frame,
-                     struct stack_plan *plan, size_t *n) {
+                     struct stack_plan *plan, int stopped, size_t *n) {
   const struct py_layout *L = &s->t->layout;
   struct frame_windows fw;
   struct mem_read_req reqs[2 + STACK_PLAN_RANGES + FP_CHECK_MAX];
@@ -242,9 +266,11 @@ static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t fra
   else /* 3.11+: one read of the data-stack chunk serves most frames. */
     frame_windows_init(&fw, s->r, th, s->window, FRAME_WINDOWS_BUF);
   int rc = frame_walk(s->r, L, frame, &fw, s->raw, PY_STACK_MAX, n);
+  if (rc == 0 && !stopped && !py_stack_plausible(L, s->raw, *n))
+    rc = PP_ETORN; /* frames that cannot belong together: two moments mixed */
   if (rc < 0)
     goto out;
-  int untorn = s->o->blocking || (planned && stack_plan_untorn(plan, L, th, frame, &fw, s->raw, *n));
+  int untorn = stopped || (planned && stack_plan_untorn(plan, L, th, frame, &fw, s->raw, *n));
   if (!untorn) {
     nreq = py_thread_check_prepare(L, th, frame, *n ? &s->raw[0] : NULL, &chk, reqs);
     /* The plan for the next tick also gives the ranges to copy again. */
@@ -287,7 +313,7 @@ static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t fra
   }
   for (size_t j = 0; j < nfp; j++)
     code_cache_check(s->codes, L, fp_addr[j], s->fp_bufs + j * CODE_FP_MAX);
-  if (untorn && plan && !s->o->blocking)
+  if (untorn && plan && !stopped)
     stack_plan_make(plan, L, th, &fw, s->raw, *n); /* after its fingerprints were used */
   rc = 0;
 out:
@@ -311,14 +337,64 @@ static void count_failure(struct sampler *s, int rc) {
     s->st->fail.other++;
 }
 
+/* The read mode of thread tid (adaptive), remembered or new. */
+static struct thread_mode *mode_for(struct sampler *s, uint32_t tid) {
+  for (size_t i = 0; i < MODE_THREADS; i++) {
+    if (s->modes[i].tid == tid)
+      return &s->modes[i];
+  }
+  struct thread_mode *m = &s->modes[s->mode_next++ % MODE_THREADS];
+  *m = (struct thread_mode){.tid = tid, .backoff = STOP_BACKOFF_MIN};
+  return m;
+}
+
+/* 1 when thread tid's next sample is to be read stopped (no lookup side
+ * effects: used when planning the tick's batch). */
+static int mode_stops(const struct sampler *s, uint32_t tid) {
+  if (s->o->stop_mode == SAMPLER_READ_STOPPED)
+    return tid != 0;
+  if (s->o->stop_mode != SAMPLER_READ_ADAPTIVE || !s->can_stop || tid == 0)
+    return 0;
+  for (size_t i = 0; i < MODE_THREADS; i++) {
+    if (s->modes[i].tid == tid)
+      return s->modes[i].stop_left > 0;
+  }
+  return 0;
+}
+
+/* Read thread th stopped: stop it, read its frame pointer and walk, let it
+ * go. *frame is 0 when it ran no Python code. PP_EPERM when it could not be
+ * stopped. */
+static int read_stopped(struct sampler *s, const struct py_thread *th, uint32_t tid,
+                        uint64_t *frame, size_t *n) {
+  int pending = 0;
+  int rc = ptrace_thread_stop((pid_t)tid, &pending);
+  if (rc < 0)
+    return rc == PP_ENOTFOUND ? PP_ENOTFOUND : PP_EPERM;
+  s->st->stopped_reads++;
+  rc = py_thread_current_frame(s->r, &s->t->layout, th->tstate, frame);
+  if (rc == 0 && *frame != 0)
+    rc = walk_once(s, th, *frame, NULL, 1, n);
+  ptrace_thread_resume((pid_t)tid, pending);
+  return rc;
+}
+
 /* Sample one thread (plan: its stack plan, may be NULL). Returns a writer
- * error (fatal) or 0. */
+ * error (fatal) or 0.
+ *
+ * The instant a sample shows is the one at which the tick's batch read the
+ * thread's current-frame pointer (running read), or the moment the thread
+ * was stopped (stopped read). A running read is kept only when the checks
+ * show its frames were the thread's stack from that instant until after
+ * they were copied (walk_once); otherwise, in adaptive mode, the thread is
+ * read stopped at once instead, so no sample is dropped or re-timed for
+ * what its stack was doing (see struct thread_mode). */
 static int sample_thread(struct sampler *s, const struct py_thread *th, struct stack_plan *plan,
                          int64_t t_ns) {
   const struct py_layout *L = &s->t->layout;
   uint32_t tid = (uint32_t)th->native_tid;
   uint32_t flags = 0;
-  int pending = 0, stopped = 0, rc = 0;
+  int rc = 0;
   if (tid && !s->o->idle) {
     int running = 1;
     if (proc_thread_running(s->states, (pid_t)tid, &running) < 0) {
@@ -345,49 +421,72 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, struct s
   }
   if (th->frame == 0)
     return 0; /* no Python code on this thread right now */
-  if (s->o->blocking && tid) {
-    if (ptrace_thread_stop((pid_t)tid, &pending) < 0) {
-      count_failure(s, PP_EPERM);
-      return 0;
-    }
-    stopped = 1;
-  }
+  int adaptive = s->o->stop_mode == SAMPLER_READ_ADAPTIVE && s->can_stop && tid;
+  struct thread_mode *m = adaptive ? mode_for(s, tid) : NULL;
   uint64_t frame = th->frame;
   size_t n = 0;
   uint32_t stack_id = 0;
-  int walk_rc = 0, attempt;
-  for (attempt = 0; attempt < 2; attempt++) {
-    if (attempt > 0 || stopped) {
-      /* Re-read the frame pointer: on retry, or after stopping the thread. */
+  int walk_rc, stopped = 0, retried = 0;
+  if (s->o->stop_mode == SAMPLER_READ_STOPPED && tid) {
+    stopped = 1;
+    walk_rc = read_stopped(s, th, tid, &frame, &n);
+  } else if (m && m->stop_left > 0) {
+    m->stop_left--;
+    stopped = 1;
+    walk_rc = read_stopped(s, th, tid, &frame, &n);
+  } else {
+    walk_rc = walk_once(s, th, frame, plan, 0, &n);
+    if (m && walk_rc < 0 && !is_fatal(walk_rc) && walk_rc != PP_EBOUNDS) {
+      /* Not one moment's stack: read this thread stopped, now and for its
+       * next samples. */
+      m->stop_left = m->backoff;
+      m->backoff = m->backoff * 2 > STOP_BACKOFF_MAX ? STOP_BACKOFF_MAX : m->backoff * 2;
+      m->ok_run = 0;
+      stopped = 1;
+      s->st->fallbacks++;
+      walk_rc = read_stopped(s, th, tid, &frame, &n);
+    } else if (m && walk_rc == 0 && ++m->ok_run >= STOP_OK_RUN) {
+      m->ok_run = 0;
+      m->backoff = m->backoff / 2 < STOP_BACKOFF_MIN ? STOP_BACKOFF_MIN : m->backoff / 2;
+    } else if (!m && walk_rc < 0 && !is_fatal(walk_rc) && walk_rc != PP_EBOUNDS) {
+      /* Never stopping (--no-stop, or not permitted): one more running read,
+       * of a later instant. */
+      retried = 1;
       walk_rc = py_thread_current_frame(s->r, L, th->tstate, &frame);
-      if (walk_rc < 0)
-        continue;
-      if (frame == 0)
-        break; /* left Python meanwhile: nothing to record */
+      if (walk_rc == 0 && frame != 0)
+        walk_rc = walk_once(s, th, frame, plan, 0, &n);
     }
-    walk_rc = walk_once(s, th, frame, plan, &n);
-    if (walk_rc == 0)
-      walk_rc = build_stack(s, tid, n, &stack_id);
-    if (walk_rc == 0 || is_fatal(walk_rc) || walk_rc == PP_EBOUNDS)
-      break; /* done, a writer failure, or too deep: no retry helps */
   }
-  if (stopped)
-    ptrace_thread_resume((pid_t)tid, pending);
-  if (frame == 0)
-    return 0;
+  if (walk_rc == PP_EPERM && adaptive) {
+    /* Stopping is not permitted (or the thread is traced by someone else):
+     * stay with running reads from now on; the summary says so. */
+    s->can_stop = 0;
+    s->st->stop_refused = 1;
+  }
+  if (stopped && walk_rc == PP_ENOTFOUND)
+    return 0; /* the thread ended before it could be stopped */
+  if (walk_rc == 0 && frame == 0)
+    return 0; /* left Python meanwhile: nothing to record */
+  if (walk_rc == 0)
+    walk_rc = build_stack(s, tid, n, &stack_id);
   if (is_fatal(walk_rc))
     return walk_rc;
   if (walk_rc < 0) {
     count_failure(s, walk_rc);
+    if (stopped && walk_rc != PP_EPERM &&
+        (walk_rc == PP_EFAULT || walk_rc == PP_ELAYOUT || walk_rc == PP_ECYCLE))
+      s->st->fail.fault_stopped++;
     return 0;
   }
-  if (attempt > 0)
+  if (retried)
     s->st->retries++;
   if (tid)
     note_thread(s, tid);
   rc = record_writer_sample(s->w, tid, (uint64_t)t_ns, stack_id, flags);
   if (rc == 0) {
     s->st->samples++;
+    if (stopped)
+      s->st->stopped_samples++;
     if (flags & RECORD_SAMPLE_GIL)
       s->st->gil_samples++;
   }
@@ -548,7 +647,7 @@ static size_t plans_requests(struct sampler *s, size_t n, size_t k) {
   unsigned char *arena = s->arena;
   for (size_t i = 0; i < PY_REREAD_MAX; i++)
     s->plans[i].armed = 0; /* copies of an earlier tick are never used */
-  if (s->o->blocking)
+  if (s->o->stop_mode == SAMPLER_READ_STOPPED)
     return 0;
   if (s->plan_pause > 0) {
     s->plan_pause--;
@@ -556,8 +655,9 @@ static size_t plans_requests(struct sampler *s, size_t n, size_t k) {
   }
   for (size_t i = 0; i < n && i < PY_REREAD_MAX; i++) {
     struct stack_plan *p = &s->plans[i];
-    if (!p->valid || p->tstate != s->threads[i].tstate || PY_REREAD_EXTRA_MAX - k < STACK_PLAN_REQS)
-      continue;
+    if (!p->valid || p->tstate != s->threads[i].tstate || PY_REREAD_EXTRA_MAX - k < STACK_PLAN_REQS ||
+        mode_stops(s, (uint32_t)s->threads[i].native_tid))
+      continue; /* a thread read stopped needs no copies */
     k += stack_plan_requests(p, &arena, &left, s->plan_reqs + k, PY_REREAD_EXTRA_MAX - k);
   }
   return k - k0;
@@ -631,7 +731,8 @@ static int sampler_tick(struct sampler *s, int64_t now) {
 
 int sampler_run(const struct sampler_opts *o, const struct py_target *t,
                 const struct mem_reader *r, struct record_writer *w, struct sampler_stats *st) {
-  struct sampler s = {.o = o, .r = r, .w = w, .st = st};
+  struct sampler s = {.o = o, .r = r, .w = w, .st = st,
+                      .can_stop = o->stop_mode == SAMPLER_READ_ADAPTIVE};
   int rc;
   memset(st, 0, sizeof *st);
   st->child_status = -1;
@@ -693,10 +794,16 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
       rc = 0;
       break;
     }
-    if (rc == 0 && st->samples == 0 && st->fail.fault >= LAYOUT_GIVE_UP) {
+    if (rc == 0 && st->samples == 0 &&
+        (st->fail.fault_stopped >= LAYOUT_GIVE_UP ||
+         (!s.can_stop && st->fail.fault >= LAYOUT_GIVE_UP_RUNNING))) {
       /* Nothing but unreadable stacks from the start: the layout does not fit
-       * this interpreter. Stop rather than record garbage. */
+       * this interpreter. Stop rather than record garbage. Only reads of a
+       * stopped thread decide this (a running thread's stack can look like
+       * anything while it changes), or, when no thread can be stopped, many
+       * more running ones. */
       rc = PP_ELAYOUT;
+      st->layout_unsure = st->fail.fault_stopped < LAYOUT_GIVE_UP;
     }
     if (rc < 0) {
       st->stop_reason = SAMPLER_STOP_ERROR;

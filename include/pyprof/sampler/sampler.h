@@ -12,13 +12,20 @@
 #include "pyprof/python/target.h"
 #include "pyprof/record/writer.h"
 
+/* How thread stacks are read. */
+enum sampler_read {
+  SAMPLER_READ_ADAPTIVE = 0, /* default: running; stopped when a running read does not hold */
+  SAMPLER_READ_STOPPED = 1,  /* --blocking: every read stopped */
+  SAMPLER_READ_RUNNING = 2,  /* --no-stop: never stopped; reads that do not hold are retried once, then counted */
+};
+
 struct sampler_opts {
   pid_t pid;             /* target */
   pid_t child;           /* launched child to reap, 0 when attached */
   uint32_t rate_hz;      /* ticks per second */
   double duration_s;     /* stop after this long, 0: until exit or signal */
   int idle;              /* keep samples of threads not on a CPU */
-  int blocking;          /* stop each thread (ptrace) while reading it */
+  enum sampler_read stop_mode; /* when threads are stopped (ptrace) to be read */
   int gil_only;          /* keep only samples of the thread holding the GIL */
   int status_line;       /* redraw a live status line on stderr */
   const char *output;    /* borrowed; shown in the status line */
@@ -36,6 +43,7 @@ enum sampler_stop {
 struct sampler_fail {
   uint64_t torn;    /* the stack kept changing while read */
   uint64_t fault;   /* memory vanished or did not look like frames */
+  uint64_t fault_stopped; /* of those, reads of a stopped thread */
   uint64_t other;
 };
 
@@ -43,7 +51,12 @@ struct sampler_stats {
   uint64_t ticks;        /* sampling rounds */
   uint64_t samples;      /* stacks written */
   uint64_t failed;       /* thread stacks that could not be read (after one retry) */
-  uint64_t retries;      /* torn reads that succeeded on retry */
+  uint64_t retries;      /* --no-stop: reads that held on a second running read */
+  uint64_t stopped_reads;   /* reads made with the thread stopped */
+  uint64_t stopped_samples; /* samples written from them */
+  uint64_t fallbacks;       /* adaptive: running reads that did not hold, read stopped instead */
+  int stop_refused;         /* adaptive: stopping was refused; running reads only from then on */
+  int layout_unsure;        /* PP_ELAYOUT decided from running reads only */
   uint64_t idle_skipped; /* thread samples left out because the thread was idle */
   uint64_t gil_skipped;  /* thread samples left out by --gil */
   uint64_t gil_samples;  /* samples taken while the thread held the GIL */
