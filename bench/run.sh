@@ -3,7 +3,8 @@
 #   bench/run.sh            full run (~10-15 min)
 #   bench/run.sh --quick    smoke run (~1-2 min)
 #   bench/run.sh --only 1,3 selected sections (0 syscall floor, 1 CPU/sample + 4 bytes/sample,
-#                           2 max rate, 3 slowdown, 5 report, 6 native, 7 austin)
+#                           2 max rate, 3 slowdown, 5 report, 6 native, 7 austin,
+#                           8 truth of the default mode and the cost of stopped reads)
 # PYPROF_BENCH_AUSTIN=/path/to/austin adds austin side by side.
 # Results: table on stdout, bench/results/latest.{json,txt} + a timestamped copy.
 set -eu
