@@ -1,3 +1,9 @@
+/* Stopping one thread of the target for a read: PTRACE_SEIZE, PTRACE_INTERRUPT,
+ * wait for the stop; later PTRACE_DETACH, handing back a signal that arrived
+ * meanwhile. Owns nothing across calls: a thread is traced only between a
+ * successful ptrace_thread_stop and its ptrace_thread_resume. Must never
+ * leave a thread seized or stopped on a failure path, and never swallow a
+ * signal meant for the target. */
 #include "pyprof/proc/ptrace_stop.h"
 
 #include <errno.h>
@@ -24,8 +30,10 @@ int ptrace_thread_stop(pid_t tid, int *pending_sig) {
     pid_t w = waitpid(tid, &status, __WALL);
     if (w < 0 && errno == EINTR)
       continue;
-    if (w < 0)
+    if (w < 0) {
+      ptrace(PTRACE_DETACH, tid, 0, 0); /* not ours to wait for: let it go */
       return PP_ENOTFOUND;
+    }
     if (WIFEXITED(status) || WIFSIGNALED(status))
       return PP_ENOTFOUND;
     if (!WIFSTOPPED(status))
@@ -37,6 +45,7 @@ int ptrace_thread_stop(pid_t tid, int *pending_sig) {
     *pending_sig = WSTOPSIG(status);
     return 0;
   }
+  ptrace(PTRACE_DETACH, tid, 0, 0);
   return PP_EIO;
 }
 

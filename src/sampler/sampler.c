@@ -32,6 +32,7 @@
 #define STOP_BACKOFF_MIN 8     /* stopped reads after a first failed running read */
 #define STOP_BACKOFF_MAX 1024  /* ... after many: the thread's stack changes too fast to read */
 #define STOP_OK_RUN 64         /* running reads in a row that halve the backoff */
+#define STOP_REFUSALS_MAX 8    /* stops refused in a row before running reads only */
 #define PLAN_ARENA_BYTES ((size_t)2 << 20) /* copies of all threads' plans in one tick */
 #define PLAN_PAUSE_TICKS 256               /* ticks without plans after a batch with them failed */
 
@@ -97,6 +98,7 @@ struct sampler {
   struct thread_mode modes[MODE_THREADS];
   size_t mode_next;
   int can_stop;                         /* adaptive: threads may be stopped (0 once refused) */
+  unsigned stop_refusals;               /* stops refused in a row */
   uint64_t relocations;                 /* with the code cache's epoch: memo validity */
   uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
   int gil_known;                        /* this tick's holder was read */
@@ -457,9 +459,12 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, struct s
         walk_rc = walk_once(s, th, frame, plan, 0, &n);
     }
   }
-  if (walk_rc == PP_EPERM && adaptive) {
-    /* Stopping is not permitted (or the thread is traced by someone else):
-     * stay with running reads from now on; the summary says so. */
+  if (stopped && walk_rc != PP_EPERM)
+    s->stop_refusals = 0;
+  if (walk_rc == PP_EPERM && adaptive && ++s->stop_refusals >= STOP_REFUSALS_MAX) {
+    /* Stopping is not permitted (or the target is traced by someone else):
+     * stay with running reads from now on; the summary says so. One refusal
+     * alone proves nothing: a thread that is exiting refuses too. */
     s->can_stop = 0;
     s->st->stop_refused = 1;
   }
