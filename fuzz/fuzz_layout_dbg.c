@@ -1,10 +1,10 @@
 /* fuzz_layout_dbg: layout_from_debug_offsets on arbitrary bytes.
  *
- * The input is the start of a _PyRuntime (seeds: real 3.13 / 3.14
+ * The input is the start of a _PyRuntime (seeds: real 3.13 / 3.14 / 3.15
  * _Py_DebugOffsets and edited copies). It is validated four ways: as is; with
  * a reason buffer of a size picked from the input (0..16 bytes, or none);
  * with the length cut to each known description's size; and with a valid
- * header (cookie, a 3.13 / 3.14 / 3.15 version, not free-threaded) written over
+ * header (cookie, a 3.13 / 3.14 / 3.15 / 3.16 version, not free-threaded) written over
  * its first 24 bytes, so that mutations of the sections are not all stopped
  * by the header checks. Every result must be a known code; the reason must be
  * NUL-terminated inside its buffer; and whenever 0 is returned the layout must
@@ -108,17 +108,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FUZZ_FAIL_IF(!w);
   run(b, size, small ? w : NULL, small);
   free(w);
-  /* Cut at the sizes of the known descriptions (3.13: 584, 3.14: 768 bytes)
-   * and just below. */
-  static const size_t cuts[] = {24, 583, 584, 767, 768};
+  /* Cut at the sizes of the known descriptions (3.13: 584, 3.14: 760, 3.15:
+   * 888 bytes) and just below. */
+  static const size_t cuts[] = {24, 583, 584, 759, 760, 887, 888};
   for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
     if (cuts[i] < size)
       run(b, cuts[i], why, sizeof why);
   }
   /* A valid header over the input's first 24 bytes. */
   if (size >= 24) {
-    static const uint64_t versions[] = {0x030d00f0u, 0x030e07f0u, 0x030f00a1u, 0x030d00c2u};
-    uint64_t v = versions[data[8] & 3];
+    static const uint64_t versions[] = {0x030d00f0u, 0x030e07f0u, 0x030f00a1u, 0x030d00c2u,
+                                        0x030f02f0u, 0x031000a4u, 0x030e0af0u, 0x030d12f0u};
+    uint64_t v = versions[data[8] & 7];
     memcpy(b, "xdebugpy", 8);
     memcpy(b + 8, &v, 8);
     memset(b + 16, 0, 8);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the fuzz seed corpora (fuzz/corpus/*) and fuzz/fuzz_dbg_data.c
 # from the CPython interpreters present (pyenv 3.8-3.13, a 3.14 on PATH or in
-# /tmp/py314*). Inputs a harness found (regress-*) are kept. Not run by CI:
+# /tmp/py314*, 3.14/3.15 of tools/provision-chroot.sh's chroot). Inputs a harness found (regress-*) are kept. Not run by CI:
 # the corpora are committed.
 #
 #   fuzz/gen_seeds.sh [BUILD_DIR]      (default build-fuzz)
@@ -20,7 +20,8 @@ find_python() {  # $1 = minor
   if [ "$m" -ge 14 ]; then
     p=$(command -v "python3.$m" 2>/dev/null || true)
     [ -n "$p" ] && { echo "$p"; return 0; }
-    for p in /tmp/py3"$m"*/bin/python3."$m" "$HOME"/.cache/pyprof-pythons*/3."$m"/bin/python3."$m"; do
+    for p in /tmp/py3"$m"*/bin/python3."$m" "$HOME"/.cache/pyprof-pythons*/3."$m"/bin/python3."$m" \
+             "${PYPROF_CHROOT:-$HOME/.cache/pyprof-chroot/sid}.bin/python3.$m"; do
       [ -x "$p" ] && { echo "$p"; return 0; }
     done
   fi
@@ -28,7 +29,7 @@ find_python() {  # $1 = minor
 }
 
 declare -A PY
-for m in 8 9 10 11 12 13 14; do
+for m in 8 9 10 11 12 13 14 15; do
   if p=$(find_python $m); then PY[$m]=$p; echo "gen_seeds: 3.$m: $p"; else echo "gen_seeds: 3.$m: not found, skipped"; fi
 done
 
@@ -66,7 +67,7 @@ done
 
 # layout_dbg: real _Py_DebugOffsets (2048 bytes, as pyprof reads them) and
 # edited copies: a pre-release, an unknown newer minor, free-threaded, cut.
-for m in 13 14; do
+for m in 13 14 15; do
   [ -n "${PY[$m]:-}" ] || continue
   "${PY[$m]}" - "$C/layout_dbg" "$m" <<'PYEOF'
 import ctypes, struct, sys

@@ -504,6 +504,7 @@ Test(layout_real, py3_11) { ts_with_python("test_layout", 11, check_interpreter)
 Test(layout_real, py3_12) { ts_with_python("test_layout", 12, check_interpreter); }
 Test(layout_real, py3_13) { ts_with_python("test_layout", 13, check_interpreter); }
 Test(layout_real, py3_14) { ts_with_python("test_layout", 14, check_interpreter); }
+Test(layout_real, py3_15) { ts_with_python("test_layout", 15, check_interpreter); }
 Test(layout_real, debian_python3_11) { ts_with_debian_python("test_layout", check_interpreter); }
 
 /* ---- built-in tables ---------------------------------------------------- */
@@ -540,21 +541,52 @@ Test(layout_builtin, covers_3_8_to_3_12_only) {
 /* ---- synthetic _Py_DebugOffsets ----------------------------------------- */
 
 /* Field counts of each section, in order: an independent transcription of
- * 3.13's pycore_runtime.h and 3.14's pycore_debug_offsets.h. */
+ * 3.13's pycore_runtime.h and 3.14's and 3.15's pycore_debug_offsets.h (not
+ * taken from the generated tables, so a wrong generator fails here). */
 static const int sec313[] = {3, 13, 9, 6, 10, 2, 4, 3, 3, 3, 2, 3, 3, 4, 2};
 static const int sec314[] = {3, 16, 9, 8, 11, 2, 4, 3, 3, 4, 3, 2, 3, 3, 4, 2, 4, 2, 6};
+/* 3.15: thread_state gained base_frame, last_profiled_frame(_seq), holds_gil,
+ * gil_requested, current_exception, exc_state; err_stackitem follows it;
+ * type_object gained two fields, heap_type_object is new; unicode_object has
+ * compactunicodeobject_size, gc three more fields. */
+static const int sec315[] = {3, 16, 16, 1, 8, 11, 2, 6, 2, 3, 3, 4, 3, 2, 3, 3, 5, 5, 4, 2, 6};
+
+/* Where the sections and fields the tests touch are, per minor. */
+struct shape {
+  int minor;
+  const int *counts;
+  int nsec;
+  size_t used;                       /* bytes of the whole description */
+  int tstate, frame, code, py, bytes, uni; /* section indices */
+  int gil;                           /* interpreter_state: index of ceval_gil */
+  int native_tid, chunk;             /* thread_state: native_thread_id, datastack_chunk */
+};
+#define NSEC(a) (int)(sizeof a / sizeof *a)
+static const struct shape shapes[] = {
+    {13, sec313, NSEC(sec313), 584, 2, 3, 4, 5, 12, 13, 9, 6, 7},
+    {14, sec314, NSEC(sec314), 760, 2, 3, 4, 5, 13, 14, 10, 6, 7},
+    {15, sec315, NSEC(sec315), 888, 2, 4, 5, 6, 15, 16, 10, 9, 10},
+};
+#define NSHAPES (int)(sizeof shapes / sizeof *shapes)
+
+static const struct shape *shape_of(int minor) {
+  for (int i = 0; i < NSHAPES; i++)
+    if (shapes[i].minor == minor)
+      return &shapes[i];
+  cr_assert_fail("no shape for 3.%d", minor);
+  return NULL;
+}
 
 struct blob {
   unsigned char b[PY_DEBUG_OFFSETS_READ];
   size_t used;
-  int minor;
+  const struct shape *sh;
 };
 
 static size_t slot_of(const struct blob *x, int sec, int field) {
-  const int *c = x->minor == 13 ? sec313 : sec314;
   size_t s = 0;
   for (int i = 0; i < sec; i++)
-    s += (size_t)c[i];
+    s += (size_t)x->sh->counts[i];
   return 24 + 8 * (s + (size_t)field);
 }
 
@@ -571,33 +603,33 @@ static uint64_t get(const struct blob *x, int sec, int field) {
 /* A valid, self-consistent blob for 3.minor: every section 4096 bytes,
  * field j at offset 8*j, then the fingerprinted sections made realistic. */
 static void make_blob(struct blob *x, int minor) {
-  const int *c = minor == 13 ? sec313 : sec314;
-  int n = minor == 13 ? (int)(sizeof sec313 / sizeof *sec313) : (int)(sizeof sec314 / sizeof *sec314);
+  const struct shape *sh = shape_of(minor);
   memset(x, 0, sizeof *x);
-  x->minor = minor;
+  x->sh = sh;
   memcpy(x->b, "xdebugpy", 8);
   uint64_t version = 0x030000F0u | ((uint64_t)minor << 16) | (2u << 8); /* 3.minor.2 final */
   memcpy(x->b + 8, &version, 8);
-  for (int s = 0; s < n; s++) {
+  for (int s = 0; s < sh->nsec; s++) {
     put(x, s, 0, 4096);
-    for (int j = 1; j < c[s]; j++)
+    for (int j = 1; j < sh->counts[s]; j++)
       put(x, s, j, 8 * (uint64_t)j);
   }
-  x->used = slot_of(x, n, 0);
-  int py = 5, bytes = minor == 13 ? 12 : 13, uni = bytes + 1, gil = minor == 13 ? 9 : 10;
-  put(x, py, 0, 16);
-  put(x, py, 1, 8);
-  put(x, bytes, 0, 33);
-  put(x, bytes, 1, 16);
-  put(x, bytes, 2, 32);
-  put(x, uni, 0, 64);
-  put(x, uni, 1, 32);
-  put(x, uni, 2, 16);
-  put(x, uni, 3, 40);
-  put(x, 1, gil, 1000);
-  put(x, 1, gil + 1, 0);
-  put(x, 1, gil + 2, 1016);
-  put(x, 1, gil + 3, 1008);
+  x->used = slot_of(x, sh->nsec, 0);
+  put(x, sh->py, 0, 16);
+  put(x, sh->py, 1, 8);
+  put(x, sh->bytes, 0, 33);
+  put(x, sh->bytes, 1, 16);
+  put(x, sh->bytes, 2, 32);
+  put(x, sh->uni, 0, 64);
+  put(x, sh->uni, 1, 32);
+  put(x, sh->uni, 2, 16);
+  put(x, sh->uni, 3, 40);
+  if (sh->counts[sh->uni] > 4)
+    put(x, sh->uni, 4, 56); /* compactunicodeobject_size */
+  put(x, 1, sh->gil, 1000);
+  put(x, 1, sh->gil + 1, 0);
+  put(x, 1, sh->gil + 2, 1016);
+  put(x, 1, sh->gil + 3, 1008);
 }
 
 static int parse(const struct blob *x, size_t len, struct py_layout *L, char *why, size_t wl) {
@@ -605,29 +637,34 @@ static int parse(const struct blob *x, size_t len, struct py_layout *L, char *wh
 }
 
 Test(debug_offsets, synthetic_valid) {
-  for (int minor = 13; minor <= 14; minor++) {
+  for (int i = 0; i < NSHAPES; i++) {
+    const struct shape *sh = &shapes[i];
+    int minor = sh->minor;
     struct blob x;
     struct py_layout L;
     char why[256];
     make_blob(&x, minor);
-    cr_assert_eq(x.used, minor == 13 ? 584u : 760u);
+    cr_assert_eq(x.used, sh->used);
     int rc = parse(&x, sizeof x.b, &L, why, sizeof why);
     cr_assert_eq(rc, 0, "3.%d: %s %s", minor, pp_errname(rc), why);
     cr_expect_str_empty(why);
     cr_expect_eq(L.minor, minor);
     cr_expect_eq(L.micro, 2);
-    cr_expect_eq(L.tstate_native_thread_id, 48); /* thread_state field 6 */
-    cr_expect_eq(L.tstate_frame, 32);            /* current_frame, field 4 */
-    cr_expect_eq(L.tstate_datastack_top, 64);    /* datastack_chunk's documented neighbour */
-    cr_expect_eq(L.tstate_size, 72);             /* up to datastack_top */
+    cr_expect_eq(L.tstate_native_thread_id, 8 * sh->native_tid);
+    cr_expect_eq(L.tstate_frame, 32);                        /* current_frame, field 4 */
+    cr_expect_eq(L.tstate_datastack_top, 8 * sh->chunk + 8); /* datastack_chunk's neighbour */
+    cr_expect_eq(L.tstate_size, 8 * sh->chunk + 16);         /* up to datastack_top */
     cr_expect_eq(L.frame_owner, 40);
     cr_expect_eq(L.frame_size, 41);
     cr_expect_eq(L.gil_locked, 16);
     cr_expect_eq(L.gil_holder, 8);
     cr_expect_eq(L.unicode_ascii_size, 40);
     cr_expect_eq(L.unicode_compact_size, 56);
-    cr_expect_eq(L.code_tag_mask, minor == 14 ? 3u : 0u);
+    cr_expect_eq(L.code_tag_mask, minor >= 14 ? 3u : 0u);
+    /* 3.13 FRAME_OWNED_BY_CSTACK 3; 3.14 _INTERPRETER 3, _CSTACK 4; 3.15
+     * _INTERPRETER 3 (no _CSTACK) */
     cr_expect_eq(L.owner_skip_mask, minor == 14 ? 0x18u : 0x8u);
+    cr_expect_eq(L.owner_gen_mask, 0x2u);
     cr_expect_eq(L.cframe_current_frame, PYL_NONE);
     cr_expect_eq(L.runtime_gil_locked, PYL_NONE);
     /* the whole description is needed, not one byte less */
@@ -648,7 +685,9 @@ static void expect_fail(const struct blob *x, size_t len, int want, const char *
 
 Test(debug_offsets, rejects_bad_input) {
   struct blob x;
-  for (int minor = 13; minor <= 14; minor++) {
+  for (int i = 0; i < NSHAPES; i++) {
+    const struct shape *sh = &shapes[i];
+    int minor = sh->minor;
     make_blob(&x, minor);
     x.b[0] = 'X';
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "cookie");
@@ -670,33 +709,33 @@ Test(debug_offsets, rejects_bad_input) {
     expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "free-threaded");
 
     make_blob(&x, minor);
-    put(&x, 2, 6, get(&x, 2, 0)); /* native_thread_id == sizeof(PyThreadState) */
+    put(&x, sh->tstate, sh->native_tid, get(&x, sh->tstate, 0)); /* == sizeof(PyThreadState) */
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "thread_state.native_thread_id");
     make_blob(&x, minor);
-    put(&x, 2, 6, get(&x, 2, 0) - 4); /* field would straddle the end */
+    put(&x, sh->tstate, sh->native_tid, get(&x, sh->tstate, 0) - 4); /* straddles the end */
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "thread_state.native_thread_id");
     make_blob(&x, minor);
-    put(&x, 4, 3, UINT64_MAX - 3); /* code qualname: wraps if added */
+    put(&x, sh->code, 3, UINT64_MAX - 3); /* code qualname: wraps if added */
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "code_object.qualname");
 
     make_blob(&x, minor);
     put(&x, 0, 0, (uint64_t)1 << 40);
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "runtime_state.size");
     make_blob(&x, minor);
-    put(&x, 3, 0, 0);
+    put(&x, sh->frame, 0, 0);
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "interpreter_frame.size");
     make_blob(&x, minor);
-    put(&x, 2, 0, (uint64_t)1 << 20);
+    put(&x, sh->tstate, 0, (uint64_t)1 << 20);
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "thread_state.size");
 
     make_blob(&x, minor);
-    put(&x, 5, 0, 24); /* PyObject bigger than its header */
+    put(&x, sh->py, 0, 24); /* PyObject bigger than its header */
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "PyObject");
     make_blob(&x, minor);
-    put(&x, minor == 13 ? 13 : 14, 3, 48); /* PyASCIIObject size off */
+    put(&x, sh->uni, 3, 48); /* PyASCIIObject size off */
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "PyASCIIObject");
     make_blob(&x, minor);
-    put(&x, 1, minor == 13 ? 11 : 12, 900); /* GIL locked before the GIL state */
+    put(&x, 1, sh->gil + 2, 900); /* GIL locked before the GIL state */
     expect_fail(&x, sizeof x.b, PP_ELAYOUT, "GIL");
 
     make_blob(&x, minor);
@@ -708,11 +747,16 @@ Test(debug_offsets, rejects_bad_input) {
   uint64_t v = 0x030D00A1; /* 3.13.0a1 */
   memcpy(x.b + 8, &v, 8);
   expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "rc2");
-  /* a 3.13-shaped table claiming 3.15: the 3.14 description does not fit */
-  make_blob(&x, 13);
-  v = 0x030F00F0;
+  /* 3.14-shaped tables claiming a minor newer than any known: the newest
+   * (3.15) description does not fit them, and the version is named */
+  make_blob(&x, 14);
+  v = 0x031000A4; /* 3.16.0a4 */
   memcpy(x.b + 8, &v, 8);
-  expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "3.15");
+  expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "3.16");
+  make_blob(&x, 13);
+  v = 0x031000F0;
+  memcpy(x.b + 8, &v, 8);
+  expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "3.16");
   cr_expect_eq(layout_from_debug_offsets(NULL, 0, NULL, NULL, 0), PP_EINVAL);
 }
 
@@ -720,14 +764,15 @@ Test(debug_offsets, newer_minor_and_prerelease_warn) {
   struct blob x;
   struct py_layout L;
   char why[256];
-  make_blob(&x, 14);
-  uint64_t v = 0x030F00F0; /* 3.15.0 shaped like 3.14: accepted, with a warning */
+  make_blob(&x, 15);
+  uint64_t v = 0x031000F0; /* 3.16.0 shaped like 3.15: accepted, with a warning */
   memcpy(x.b + 8, &v, 8);
   cr_assert_eq(parse(&x, sizeof x.b, &L, why, sizeof why), 0, "%s", why);
   cr_expect(strstr(why, "newer"), "%s", why);
-  cr_expect_eq(L.minor, 15);
-  make_blob(&x, 14);
-  v = 0x030E00B2; /* 3.14.0b2 */
+  cr_expect(strstr(why, "3.16"), "%s", why);
+  cr_expect_eq(L.minor, 16);
+  make_blob(&x, 15);
+  v = 0x030F00B2; /* 3.15.0b2 */
   memcpy(x.b + 8, &v, 8);
   cr_assert_eq(parse(&x, sizeof x.b, &L, why, sizeof why), 0, "%s", why);
   cr_expect(strstr(why, "pre-release"), "%s", why);
@@ -745,7 +790,7 @@ Test(debug_offsets, fuzz) {
   uint64_t seed = 0x9e3779b97f4a7c15ull;
   int ok = 0;
   for (int iter = 0; iter < 20000; iter++) {
-    make_blob(&x, 13 + (iter & 1));
+    make_blob(&x, 13 + iter % 3);
     int flips = 1 + iter % 4;
     for (int k = 0; k < flips; k++) {
       seed = seed * 6364136223846793005ull + 1442695040888963407ull;

@@ -4,11 +4,13 @@
  * _Py_DebugOffsets (at the start of _PyRuntime on 3.13+) is a cookie, two
  * uint64 (version = PY_VERSION_HEX, free_threaded), then named sections of
  * uint64 values: each section starts with the size of the struct it describes
- * (except llist_node and debugger_support) followed by offsets into it. The
- * sections and their fields differ between 3.13 and 3.14, so each known
- * version's _Py_DebugOffsets is described below as data (section and field
- * names in declaration order, as in CPython's pycore_runtime.h for 3.13 and
- * pycore_debug_offsets.h for 3.14); a value is located by name.
+ * (except a few, such as llist_node and debugger_support) followed by offsets
+ * into it. Sections and fields change between minors (3.15 inserted fields
+ * into thread_state and a section after it), so each known minor's
+ * _Py_DebugOffsets is described as data, generated from that version's own
+ * headers by tools/gen-dbg-offsets.py (layout_dbg_tables.c: section and
+ * field names in declaration order, checked with offsetof, plus the facts the
+ * struct does not carry); a value is located by name.
  *
  * The bytes come from another process and are untrusted. Checks, in order:
  *  - buffer long enough for the version's description (else PP_EINVAL);
@@ -17,8 +19,11 @@
  *    is refused (PP_EUNSUPPORTED). A minor newer than any described here is
  *    tried with the newest description and accepted only if every check
  *    below passes, including the fingerprints; rc 0 then comes with a warning
- *    in why. 3.15, which inserted fields into thread_state, fails the
- *    fingerprints and is refused with PP_EUNSUPPORTED;
+ *    in why (the caller then also checks it against live memory: thread
+ *    states that point back at their interpreter, a frame chain that ends,
+ *    code objects of the code type). A newer minor that inserted fields
+ *    fails the size and fingerprint checks and is refused with
+ *    PP_EUNSUPPORTED, naming the version;
  *  - free_threaded must be 0 (PP_EUNSUPPORTED: different object headers);
  *  - every section size used is in (0, DBG_MAX_*] and every offset read lies
  *    with its full width inside its section's size (PP_ELAYOUT);
@@ -39,6 +44,7 @@
 #include <string.h>
 
 #include "pyprof/common/error.h"
+#include "layout_dbg.h"
 
 const struct py_layout *layout_builtin(int major, int minor) {
   for (size_t i = 0; i < py_layout_table_count; i++) {
@@ -57,140 +63,6 @@ const struct py_layout *layout_builtin(int major, int minor) {
  * ~190 KB on 3.13; everything else we read is under 1 KB. */
 #define DBG_MAX_BIG ((uint64_t)4 << 20)
 #define DBG_MAX_SMALL ((uint64_t)64 << 10)
-
-struct dbg_section {
-  const char *name;
-  const char *const *fields; /* borrowed: static list, in declaration order */
-  size_t nfields;
-};
-
-struct dbg_desc {
-  int minor;
-  const char *source;                  /* borrowed static text for py_layout.source */
-  const struct dbg_section *sections;  /* borrowed: static list */
-  size_t nsections;
-  /* Facts _Py_DebugOffsets does not carry: */
-  uint8_t kind_shift, compact_shift, ascii_shift; /* PyASCIIObject.state bitfield
-                                                     (interned:2, kind:3, compact:1,
-                                                     ascii:1) in the GIL build */
-  int32_t compact_extra;     /* sizeof(PyCompactUnicodeObject) - sizeof(PyASCIIObject):
-                                Py_ssize_t utf8_length + char *utf8 */
-  uint32_t owner_skip_mask;  /* 3.13: FRAME_OWNED_BY_CSTACK = 3;
-                                3.14: FRAME_OWNED_BY_INTERPRETER = 3, _CSTACK = 4 */
-  uint32_t owner_gen_mask;   /* FRAME_OWNED_BY_GENERATOR = 1 (3.11-3.14) */
-  uint64_t code_tag_mask;    /* 3.14: f_executable is a _PyStackRef, Py_TAG_BITS = 3
-                                in the GIL build; 3.13: a plain PyObject * */
-};
-
-#define NF(a) (sizeof(a) / sizeof((a)[0]))
-
-/* 3.13 (rc2 and later): Include/internal/pycore_runtime.h */
-static const char *const f313_runtime[] = {"size", "finalizing", "interpreters_head"};
-static const char *const f313_interp[] = {
-    "size", "id", "next", "threads_head", "gc", "imports_modules", "sysdict", "builtins",
-    "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled", "gil_runtime_state_locked",
-    "gil_runtime_state_holder"};
-static const char *const f313_tstate[] = {"size", "prev", "next", "interp", "current_frame",
-                                          "thread_id", "native_thread_id", "datastack_chunk",
-                                          "status"};
-static const char *const f313_frame[] = {"size", "previous", "executable", "instr_ptr",
-                                         "localsplus", "owner"};
-static const char *const f313_code[] = {"size", "filename", "name", "qualname", "linetable",
-                                        "firstlineno", "argcount", "localsplusnames",
-                                        "localspluskinds", "co_code_adaptive"};
-static const char *const f_pyobject[] = {"size", "ob_type"};
-static const char *const f_type[] = {"size", "tp_name", "tp_repr", "tp_flags"};
-static const char *const f_tuple[] = {"size", "ob_item", "ob_size"};
-static const char *const f_list[] = {"size", "ob_item", "ob_size"};
-static const char *const f_dict[] = {"size", "ma_keys", "ma_values"};
-static const char *const f_float[] = {"size", "ob_fval"};
-static const char *const f_long[] = {"size", "lv_tag", "ob_digit"};
-static const char *const f_bytes[] = {"size", "ob_size", "ob_sval"};
-static const char *const f_unicode[] = {"size", "state", "length", "asciiobject_size"};
-static const char *const f_gc[] = {"size", "collecting"};
-
-static const struct dbg_section s313[] = {
-    {"runtime_state", f313_runtime, NF(f313_runtime)},
-    {"interpreter_state", f313_interp, NF(f313_interp)},
-    {"thread_state", f313_tstate, NF(f313_tstate)},
-    {"interpreter_frame", f313_frame, NF(f313_frame)},
-    {"code_object", f313_code, NF(f313_code)},
-    {"pyobject", f_pyobject, NF(f_pyobject)},
-    {"type_object", f_type, NF(f_type)},
-    {"tuple_object", f_tuple, NF(f_tuple)},
-    {"list_object", f_list, NF(f_list)},
-    {"dict_object", f_dict, NF(f_dict)},
-    {"float_object", f_float, NF(f_float)},
-    {"long_object", f_long, NF(f_long)},
-    {"bytes_object", f_bytes, NF(f_bytes)},
-    {"unicode_object", f_unicode, NF(f_unicode)},
-    {"gc", f_gc, NF(f_gc)},
-};
-
-/* 3.14: Include/internal/pycore_debug_offsets.h */
-static const char *const f314_interp[] = {
-    "size", "id", "next", "threads_head", "threads_main", "gc", "imports_modules", "sysdict",
-    "builtins", "ceval_gil", "gil_runtime_state", "gil_runtime_state_enabled",
-    "gil_runtime_state_locked", "gil_runtime_state_holder", "code_object_generation",
-    "tlbc_generation"};
-static const char *const f314_frame[] = {"size", "previous", "executable", "instr_ptr",
-                                         "localsplus", "owner", "stackpointer", "tlbc_index"};
-static const char *const f314_code[] = {"size", "filename", "name", "qualname", "linetable",
-                                        "firstlineno", "argcount", "localsplusnames",
-                                        "localspluskinds", "co_code_adaptive", "co_tlbc"};
-static const char *const f314_set[] = {"size", "used", "table", "mask"};
-static const char *const f314_gen[] = {"size", "gi_name", "gi_iframe", "gi_frame_state"};
-static const char *const f314_llist[] = {"next", "prev"};
-static const char *const f314_debugger[] = {"eval_breaker", "remote_debugger_support",
-                                            "remote_debugging_enabled", "debugger_pending_call",
-                                            "debugger_script_path", "debugger_script_path_size"};
-
-static const struct dbg_section s314[] = {
-    {"runtime_state", f313_runtime, NF(f313_runtime)},
-    {"interpreter_state", f314_interp, NF(f314_interp)},
-    {"thread_state", f313_tstate, NF(f313_tstate)},
-    {"interpreter_frame", f314_frame, NF(f314_frame)},
-    {"code_object", f314_code, NF(f314_code)},
-    {"pyobject", f_pyobject, NF(f_pyobject)},
-    {"type_object", f_type, NF(f_type)},
-    {"tuple_object", f_tuple, NF(f_tuple)},
-    {"list_object", f_list, NF(f_list)},
-    {"set_object", f314_set, NF(f314_set)},
-    {"dict_object", f_dict, NF(f_dict)},
-    {"float_object", f_float, NF(f_float)},
-    {"long_object", f_long, NF(f_long)},
-    {"bytes_object", f_bytes, NF(f_bytes)},
-    {"unicode_object", f_unicode, NF(f_unicode)},
-    {"gc", f_gc, NF(f_gc)},
-    {"gen_object", f314_gen, NF(f314_gen)},
-    {"llist_node", f314_llist, NF(f314_llist)},
-    {"debugger_support", f314_debugger, NF(f314_debugger)},
-};
-
-static const struct dbg_desc dbg_descs[] = {
-    {.minor = 13,
-     .source = "_Py_DebugOffsets in the target (3.13 description)",
-     .sections = s313,
-     .nsections = NF(s313),
-     .kind_shift = 2,
-     .compact_shift = 5,
-     .ascii_shift = 6,
-     .compact_extra = 16,
-     .owner_skip_mask = 1u << 3,
-     .owner_gen_mask = 1u << 1,
-     .code_tag_mask = 0},
-    {.minor = 14,
-     .source = "_Py_DebugOffsets in the target (3.14 description)",
-     .sections = s314,
-     .nsections = NF(s314),
-     .kind_shift = 2,
-     .compact_shift = 5,
-     .ascii_shift = 6,
-     .compact_extra = 16,
-     .owner_skip_mask = (1u << 3) | (1u << 4),
-     .owner_gen_mask = 1u << 1,
-     .code_tag_mask = 3},
-};
 
 /* ---- reading and validating -------------------------------------------- */
 
@@ -282,9 +154,9 @@ static int dbg_off(const struct dbg_ctx *c, const char *sec, const char *field, 
 }
 
 static const struct dbg_desc *desc_for_minor(int minor) {
-  for (size_t i = 0; i < NF(dbg_descs); i++)
-    if (dbg_descs[i].minor == minor)
-      return &dbg_descs[i];
+  for (size_t i = 0; i < py_dbg_desc_count; i++)
+    if (py_dbg_descs[i].minor == minor)
+      return &py_dbg_descs[i];
   return NULL;
 }
 
@@ -351,12 +223,13 @@ static int fill_tstate(const struct dbg_ctx *c, struct py_layout *L) {
     rc = dbg_off(c, S, "current_frame", sz, 8, &L->tstate_frame, &L->tstate_size);
   if (rc == 0)
     rc = dbg_off(c, S, "datastack_chunk", sz, 8, &L->tstate_datastack_chunk, &L->tstate_size);
-  /* Not in _Py_DebugOffsets: datastack_top directly follows datastack_chunk
-   * in PyThreadState on 3.11-3.14 (Include/cpython/pystate.h). Only a hint
+  /* Not in _Py_DebugOffsets: where datastack_top lies from datastack_chunk
+   * (the description's fact, from Include/cpython/pystate.h). Only a hint
    * for reading frames in bulk: a wrong value costs speed, not correctness,
    * since frames outside the window are read one by one. */
-  if (rc == 0 && L->tstate_datastack_chunk + 16 <= (int64_t)sz) {
-    L->tstate_datastack_top = L->tstate_datastack_chunk + 8;
+  int32_t delta = c->d->datastack_top_delta;
+  if (rc == 0 && delta >= 8 && L->tstate_datastack_chunk + delta + 8 <= (int64_t)sz) {
+    L->tstate_datastack_top = L->tstate_datastack_chunk + delta;
     if (L->tstate_size < L->tstate_datastack_top + 8)
       L->tstate_size = L->tstate_datastack_top + 8;
   } else {
@@ -497,7 +370,7 @@ int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *o
   const struct dbg_desc *d = desc_for_minor((int)minor);
   int guessed = 0;
   if (!d) {
-    d = &dbg_descs[NF(dbg_descs) - 1];
+    d = &py_dbg_descs[py_dbg_desc_count - 1];
     guessed = 1;
   }
   if (len < desc_bytes(d)) {

@@ -470,8 +470,8 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, struct s
   }
   if (stopped && walk_rc == PP_ENOTFOUND)
     return 0; /* the thread ended before it could be stopped */
-  if (walk_rc == 0 && frame == 0)
-    return 0; /* left Python meanwhile: nothing to record */
+  if (walk_rc == 0 && (frame == 0 || n == 0))
+    return 0; /* left Python meanwhile (or only shim frames): nothing to record */
   if (walk_rc == 0)
     walk_rc = build_stack(s, tid, n, &stack_id);
   if (is_fatal(walk_rc))

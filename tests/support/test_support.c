@@ -210,8 +210,16 @@ int ts_find_python(int minor, char *out, size_t cap, char *looked, size_t lcap) 
   snprintf(pat, sizeof pat, "/tmp/py3%d*/bin/python3.%d", minor, minor);
   if (glob_last(pat, out, cap))
     return 1;
-  snprintf(looked, lcap, "pyenv, PATH, ~/.cache/pyprof-pythons*/3.%d, /tmp/py3%d*", minor,
-           minor);
+  /* tools/provision-chroot.sh: a wrapper that runs the chroot's python */
+  const char *root = getenv("PYPROF_CHROOT");
+  if (root && *root)
+    snprintf(pat, sizeof pat, "%s.bin/python3.%d", root, minor);
+  else
+    snprintf(pat, sizeof pat, "%s/.cache/pyprof-chroot/sid.bin/python3.%d", home ? home : "", minor);
+  if (glob_last(pat, out, cap))
+    return 1;
+  snprintf(looked, lcap, "pyenv, PATH, ~/.cache/pyprof-pythons*/3.%d, /tmp/py3%d*, the sid chroot",
+           minor, minor);
   return 0;
 }
 
