@@ -5,9 +5,16 @@
 # with /proc mounted inside it. pyprof runs outside the chroot and profiles
 # processes inside it, as it would a container's.
 #
-#   tools/provision-chroot.sh            create or update; print the root
+#   tools/provision-chroot.sh [--expose DIR]...   create or update; print the root
 #   tools/provision-chroot.sh --check    print the root if it is usable, else exit 1
-#   tools/provision-chroot.sh --umount   unmount its /proc
+#   tools/provision-chroot.sh --umount   unmount its /proc and exposed directories
+#
+# --expose DIR bind-mounts DIR of this machine at the same path inside the
+# chroot (the test suite exposes the checkout and /tmp, so a test program's
+# path and a temporary file's name mean the same inside and out). Each
+# interpreter gets a wrapper outside the chroot, $ROOT.bin/python3.X[d],
+# that runs it inside, from the caller's directory: what the tests launch
+# and attach to.
 #
 # The mirror is the one this machine's apt already uses (read from apt's
 # sources, never hard-coded). The chroot is cached in
@@ -19,8 +26,18 @@ set -euo pipefail
 
 ROOT=${PYPROF_CHROOT:-$HOME/.cache/pyprof-chroot/sid}
 PKGS=(python3.13 python3.14 python3.15 python3.13-dbg python3.14-dbg python3.15-dbg
-      libpython3.15-dev gcc libc6-dev)
+      libpython3.13-dev libpython3.14-dev libpython3.15-dev gcc libc6-dev)
+PYS=(python3.13 python3.13d python3.14 python3.14d python3.15 python3.15d)
 mode=${1:-}
+expose=()
+if [ "$mode" = "--expose" ]; then
+  while [ "${1:-}" = "--expose" ]; do
+    [ -n "${2:-}" ] || { echo "provision-chroot: --expose needs a directory" >&2; exit 2; }
+    expose+=("$(cd "$2" && pwd)")
+    shift 2
+  done
+  mode=""
+fi
 
 say() { echo "provision-chroot: $*" >&2; }
 
@@ -36,7 +53,9 @@ case "$mode" in
     if usable; then echo "$ROOT"; exit 0; fi
     exit 1 ;;
   --umount)
-    if mounted; then umount "$ROOT/proc"; fi
+    # exposed directories first (deepest first), then /proc
+    awk -v r="$ROOT/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r |
+      while read -r m; do umount "$m" || true; done
     exit 0 ;;
   ""|--update) ;;
   -h|--help)
@@ -76,7 +95,8 @@ MIRROR=$(mirror) || { say "no Debian mirror found in /etc/apt/sources*; cannot b
 
 if [ ! -x "$ROOT/usr/bin/apt-get" ]; then
   say "creating a sid chroot in $ROOT from $MIRROR (about a minute)"
-  rm -rf "$ROOT"
+  "$0" --umount
+  rm -rf --one-file-system "$ROOT"
   mkdir -p "$ROOT"
   # sid's keyring may be newer than this machine's: the signatures are still
   # checked against the machine's Debian archive keyring.
@@ -107,4 +127,20 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 usable || { say "the chroot at $ROOT is incomplete"; exit 1; }
+
+for d in ${expose[@]+"${expose[@]}"}; do
+  mkdir -p "$ROOT$d"
+  mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
+done
+
+mkdir -p "$ROOT.bin"
+for py in "${PYS[@]}"; do
+  cat >"$ROOT.bin/$py" <<WRAP
+#!/bin/sh
+# $py of the pyprof test chroot $ROOT, run inside it from the caller's
+# directory (made by tools/provision-chroot.sh).
+exec /usr/sbin/chroot "$ROOT" /usr/bin/env -C "\$PWD" /usr/bin/$py "\$@"
+WRAP
+  chmod 755 "$ROOT.bin/$py"
+done
 echo "$ROOT"

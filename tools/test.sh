@@ -4,7 +4,7 @@
 # suite twice: a normal -Werror build, and an ASan+UBSan build; then runs each
 # libFuzzer harness for 60 s (tools/fuzz.sh).
 #   tools/test.sh            everything (~16 min on 2 cores once the interpreters are built)
-#   tools/test.sh --quick    normal build only, no interpreter builds, no fuzzing
+#   tools/test.sh --quick    normal build only, no static interpreter builds, no fuzzing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -12,15 +12,21 @@ quick=0
 
 bash tools/setup-debian.sh
 
-# Static interpreters the suite also tests against (cached after the first
-# build, ~5 min each on 2 cores). Built from Debian's sources by the team's
-# shared script when it is there.
-if [ $quick -eq 0 ] && [ -x ../shared/tools/build-cpython.sh ]; then
+# Interpreters the suite also tests against, provisioned by the project's own
+# tools (cached after the first run):
+# - static CPython 3.9 and 3.13 built from Debian's source packages
+#   (tools/build-cpython.sh, ~5 min each on 2 cores the first time);
+# - a Debian sid chroot with python3.13/3.14/3.15 and their debug builds
+#   (tools/provision-chroot.sh, ~1 min), the checkout and /tmp exposed in it.
+if [ $quick -eq 0 ]; then
   for v in 3.9 3.13; do
-    ../shared/tools/build-cpython.sh "$v" >"/tmp/pyprof-build-cpython-$v.log" 2>&1 ||
+    tools/build-cpython.sh "$v" >"/tmp/pyprof-build-cpython-$v.log" 2>&1 ||
       echo "test.sh: warning: building static CPython $v failed (see /tmp/pyprof-build-cpython-$v.log); its tests will be skipped" >&2
   done
 fi
+tools/provision-chroot.sh --expose "$PWD" --expose /tmp >/tmp/pyprof-chroot.log 2>&1 ||
+  echo "test.sh: warning: no sid chroot (see /tmp/pyprof-chroot.log); the 3.13-3.15 chroot tests will be skipped" >&2
+python3 tests/integration/interpreters.py --summary
 
 run_suite() {  # $1 = build dir, rest = cmake options
   local dir=$1; shift
@@ -33,6 +39,11 @@ echo "== normal build (-Werror) =="
 run_suite build
 if [ $quick -eq 0 ]; then
   echo "== ASan + UBSan build =="
+  # One interpreter of each layout family (frame objects, 3.11, 3.12, and the
+  # _Py_DebugOffsets minors) keeps this run's time in bounds; the normal
+  # build above ran them all.
+  export PYPROF_TEST_ONLY=pyenv_3_8,pyenv_3_10,debian_3_11,pyenv_3_12,static_3_13,chroot_3_13d,chroot_3_14,chroot_3_15
+  python3 tests/integration/interpreters.py --summary
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DPYPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
   echo "== fuzzing (60 s per harness) =="

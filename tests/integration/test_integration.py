@@ -41,6 +41,8 @@ class Base(unittest.TestCase):
     minor = None
 
     def setUp(self):
+        if not interpreters.selected(self.label):
+            self.skipTest(f"interpreter {self.label} not in PYPROF_TEST_ONLY")
         if not interpreters.present(self.python):
             self.skipTest(f"interpreter {self.label} not present at {self.python}")
         self.tmp = tempfile.mkdtemp(prefix="pyprof-it-")
@@ -215,14 +217,20 @@ class Base(unittest.TestCase):
         self.assertLessEqual(float(m.group(1)), 30.0)  # start-up: fewer threads, briefly
 
     def test_launch_wrappers(self):
-        venv = os.path.join(self.tmp, "venv")
-        r = run([self.python, "-m", "venv", "--without-pip", venv])
-        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        launchers = [["env", self.python]]
+        if not self.label.startswith("chroot_"):
+            # A venv made inside a chroot links to the chroot's python by its
+            # inside path: outside, that link leads nowhere.
+            venv = os.path.join(self.tmp, "venv")
+            r = run([self.python, "-m", "venv", "--without-pip", venv])
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            launchers.append([os.path.join(venv, "bin", "python")])
         script = os.path.join(self.tmp, "run.sh")
         with open(script, "w") as f:
             f.write(f'#!/bin/sh\nexec "{self.python}" "$@"\n')
         os.chmod(script, 0o755)
-        for launcher in ([os.path.join(venv, "bin", "python")], ["env", self.python], [script]):
+        launchers.append([script])
+        for launcher in launchers:
             o = self.out("w.pyprof")
             r = run([support.PYPROF, "record", "-q", "-o", o, "--", *launcher, prog("split.py"), "1"])
             self.assertEqual(r.returncode, 0, f"{launcher}: {r.stderr.decode()}")
@@ -239,6 +247,51 @@ def _make_cases():
 
 _make_cases()
 del Base  # only the per-interpreter subclasses run
+
+
+class Embedded(unittest.TestCase):
+    """A C program linking libpython3.15.so (Debian's libpython3.15-dev, in the
+    sid chroot of tools/provision-chroot.sh), built here, profiles like
+    python3.15: launched through chroot(8) and attached to."""
+
+    def setUp(self):
+        root = interpreters.CHROOT
+        if not os.path.isfile(os.path.join(root, "usr/bin/x86_64-linux-gnu-python3.15-config")):
+            self.skipTest(f"no sid chroot with libpython3.15-dev at {root}")
+        if not interpreters.selected("chroot_3_15"):
+            self.skipTest("chroot_3_15 not in PYPROF_TEST_ONLY")
+        self.root = root
+        self.tmp = tempfile.mkdtemp(prefix="pyprof-embed-")  # /tmp: the same path inside
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.exe = os.path.join(self.tmp, "embed")
+        flags = run(["chroot", root, "x86_64-linux-gnu-python3.15-config", "--cflags", "--ldflags", "--embed"])
+        self.assertEqual(flags.returncode, 0, flags.stderr.decode())
+        r = run(["chroot", root, "gcc", "-o", self.exe, prog("embed.c"), *flags.stdout.decode().split()])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.o = os.path.join(self.tmp, "e.pyprof")
+
+    def check(self, o):
+        leaves = leaf_counts(folded(o))
+        heavy, light = leaves.get("heavy", 0), leaves.get("light", 0)
+        self.assertGreater(heavy + light, 500, leaves)
+        self.assertAlmostEqual(100.0 * heavy / (heavy + light), 75.0, delta=5.0, msg=str(leaves))
+        r = run([support.PYPROF, "report", o])
+        self.assertIn(b"python 3.15", r.stdout.lower())
+
+    def test_launch(self):
+        r = run([support.PYPROF, "record", "-q", "-r", "1k", "-o", self.o, "--", "chroot", self.root,
+                 self.exe, prog("split.py"), "3"])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.check(self.o)
+
+    def test_attach(self):
+        p = subprocess.Popen(["chroot", self.root, self.exe, prog("split.py"), "10"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (p.kill(), p.communicate()))
+        self.assertEqual(p.stdout.readline().strip(), b"ready")
+        r = run([support.PYPROF, "record", "-q", "-r", "1k", "-d", "3", "-o", self.o, "-p", str(p.pid)])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        self.check(self.o)
 
 
 class Lifecycle(unittest.TestCase):
@@ -400,7 +453,10 @@ class Lifecycle(unittest.TestCase):
         r = run([support.PYPROF, "record", "--python-version", "3.10", "-o", self.o, "--", self.python,
                  prog("split.py"), "3"])
         self.assertEqual(r.returncode, 1, r.stderr.decode())
-        self.assertIn(b"does not match the layout of Python 3.10", r.stderr)
+        self.assertIn(b"the layout forced with --python-version 3.10 does not fit", r.stderr)
+        self.assertIn(b"drop --python-version", r.stderr)
+        # and the launched program is said to run on unprofiled, at once
+        self.assertIn(b"runs on unprofiled", r.stderr)
 
     def test_usage_errors(self):
         for args in (["record"], ["record", "-r", "fast", "-p", "1"], ["record", "-p", "x"],

@@ -5,7 +5,8 @@ Ground truth is `--blocking` (every thread stopped while read) on the same
 program and interpreter. For each interpreter present:
 - a generator loop: the generator's own share within +-3 points (attach,
   modes in turns on one process; +-5 between two launches);
-- 2,000 asyncio tasks: the worker coroutine's share within +-5 points;
+- 2,000 asyncio tasks: the worker coroutine's share within +-5 points
+  (attach; +-8 between two launches);
 - a tight recursion: no impossible stack (a caller frame not at its call
   site) among the samples kept, and at most 5 % of samples failed;
 - 50 attaches to that recursion: never refused as a wrong layout.
@@ -47,6 +48,8 @@ class Base(unittest.TestCase):
     minor = None
 
     def setUp(self):
+        if not interpreters.selected(self.label):
+            self.skipTest(f"interpreter {self.label} not in PYPROF_TEST_ONLY")
         if not interpreters.present(self.python):
             self.skipTest(f"interpreter {self.label} not present at {self.python}")
         self.tmp = tempfile.mkdtemp(prefix="pyprof-truth-")
@@ -125,7 +128,10 @@ class Base(unittest.TestCase):
         self.agree_attach("truth_gen.py", "squares", "main", 3.0)
 
     def test_asyncio_launch(self):
-        self.agree_launch("truth_async.py", "worker", None, 5.0)
+        # Two launches of 2,000 tasks differ more among themselves (seen: 5
+        # points on a debug build, both read stopped); attach mode below holds
+        # the modes to 5 points on one process.
+        self.agree_launch("truth_async.py", "worker", None, 8.0)
 
     def test_asyncio_attach(self):
         self.agree_attach("truth_async.py", "worker", None, 5.0)
