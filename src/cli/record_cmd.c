@@ -199,6 +199,14 @@ static void report_locate_error(int rc, pid_t pid, const char *why) {
 }
 
 static void explain_layout_mismatch(pid_t pid, const struct py_target *t) {
+  if (!strcmp(t->version_source, "--python-version")) {
+    fprintf(stderr,
+            "pyprof: the layout forced with --python-version 3.%d does not fit the interpreter of "
+            "PID %d: no stack could be read, so nothing is recorded. Leave version detection on "
+            "(drop --python-version); if detection fails, `python -VV` tells the version to give.\n",
+            t->minor, (int)pid);
+    return;
+  }
   fprintf(stderr,
           "pyprof: the memory of PID %d does not match the layout of Python %d.%d.%d (%s; "
           "version from %s): no stack could be read, so nothing is recorded. This build of "
@@ -401,7 +409,7 @@ int cmd_record(int argc, char **argv) {
   char why[512] = "";
   struct py_target *t = NULL;         /* owned (large: PATH_MAX inside) */
   struct mem_reader r;
-  struct sampler_stats st;
+  struct sampler_stats st = {0};
   int child_status = -1;
   pid_t child = 0;
   int exit_code = EXIT_ERR;
@@ -554,6 +562,10 @@ out:
     if (!o.quiet && st.stop_reason == SAMPLER_STOP_DURATION)
       fprintf(stderr, "pyprof: sampling done; waiting for PID %d to finish (Ctrl-C to stop waiting)\n",
               (int)child);
+    else if (exit_code == EXIT_ERR && st.stop_reason == 0)
+      fprintf(stderr, "pyprof: '%s' (PID %d) runs on unprofiled; pyprof waits for it and exits with "
+                      "its status, or 1 if that is 0 (nothing was recorded); Ctrl-C stops it\n",
+              o.argv[0], (int)child);
     g_stop = 0;
     for (;;) {
       pid_t wr = waitpid(child, &status, 0);
