@@ -11,7 +11,7 @@
 static const char usage_text[] =
     "usage: pyprof <command> [options] ...\n"
     "\n"
-    "A sampling profiler for CPython 3.8-3.14: reads a running interpreter's\n"
+    "A sampling profiler for CPython 3.8-3.15: reads a running interpreter's\n"
     "stacks from outside the process, attributes time to Python functions and\n"
     "lines, and turns the samples into tables, folded stacks and pstats files.\n"
     "\n"

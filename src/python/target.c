@@ -11,7 +11,7 @@
 #include "pyprof/proc/proc_info.h"
 
 /* Newest minor whose layout we can take from _Py_DebugOffsets; see layout.c. */
-static const char supported_text[] = "3.8-3.14";
+static const char supported_text[] = "3.8-3.15";
 
 const char *py_target_supported(void) { return supported_text; }
 

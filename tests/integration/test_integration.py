@@ -445,7 +445,7 @@ class Lifecycle(unittest.TestCase):
         err = r.stderr.decode()
         self.assertIn("unsupported Python", err)
         self.assertRegex(err, r"Python 3\.[67]\.\d+")
-        self.assertIn("3.8-3.14", err)
+        self.assertIn("3.8-3.15", err)
 
     def test_wrong_layout_is_refused(self):
         # Forcing 3.10's table onto a 3.11 interpreter must end in a clear

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -167,6 +168,44 @@ class Base(unittest.TestCase):
                      "-p", str(p.pid)])
             self.assertEqual(r.returncode, 0, f"attach {i + 1}: {r.stderr.decode()}")
         self.assertIsNone(p.poll(), "the target must survive 50 attaches")
+
+
+class StoppedReads(unittest.TestCase):
+    """The default mode stops threads of a churning program nearly every
+    sample: whatever happens to pyprof, the target must be left running."""
+    python = "/usr/bin/python3.11"
+
+    def state(self, pid):
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+
+    def cpu_ticks(self, pid):
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+
+    def test_kill9_during_stopped_reads_leaves_target_running(self):
+        p = subprocess.Popen([self.python, prog("truth_recurse.py"), "120", "ready"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: (p.kill(), p.communicate()))
+        self.assertEqual(p.stdout.readline().strip(), b"ready")
+        o = os.path.join(tempfile.mkdtemp(prefix="pyprof-k9-"), "k.pyprof")
+        self.addCleanup(shutil.rmtree, os.path.dirname(o), True)
+        for i in range(10):
+            rec = subprocess.Popen([support.PYPROF, "record", "-q", "-r", "2k", "-o", o, "-p",
+                                    str(p.pid)], stderr=subprocess.PIPE)
+            time.sleep(0.3 + 0.037 * i)  # different phases of the tick
+            rec.kill()
+            rec.wait()
+            rec.stderr.close()
+            time.sleep(0.05)
+            self.assertIn(self.state(p.pid), ("R", "S"), f"target left stopped after kill -9 #{i + 1}")
+            t0 = self.cpu_ticks(p.pid)
+            time.sleep(0.3)
+            self.assertGreater(self.cpu_ticks(p.pid), t0, f"target not running after kill -9 #{i + 1}")
+        # and the record of the last one reads back
+        r = run([support.PYPROF, "report", "-q", o])
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
 
 
 def _classes():
