@@ -1173,6 +1173,109 @@ def sec_truth(cfg, out, res, tmp):
     res["truth_slowdown"] = slow
 
 
+# --------------------------------------------- 9. CPython's own sampler ---
+
+CHROOT_PY315 = os.path.join(os.environ.get("PYPROF_CHROOT", os.path.join(HOME, ".cache/pyprof-chroot/sid"))
+                            + ".bin", "python3.15")
+
+
+def cpython_sampler(pid, rate, dur, out):
+    """`python3.15 -m profiling.sampling attach` (in the sid chroot, like the
+    target): its CPU (rusage) and the samples in its collapsed output."""
+    p = track(subprocess.Popen([CHROOT_PY315, "-m", "profiling.sampling", "attach", "-r", str(rate),
+                                "-d", str(dur), "--collapsed", "-o", out, str(pid)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    try:
+        _, ru, _ = reap(p, dur + 120)
+    finally:
+        stop(p)
+    err = p.stderr.read()
+    n = 0
+    try:
+        with open(out) as f:
+            for line in f:
+                _, _, c = line.rstrip("\n").rpartition(" ")
+                if c.isdigit():
+                    n += int(c)
+    except OSError:
+        pass
+    res = {"cpu_s": cpu(ru), "samples": n, "rc": p.returncode}
+    if p.returncode != 0 or n == 0:
+        res["error"] = err.strip()[-300:] or "exit %s, %d samples" % (p.returncode, n)
+    return res
+
+
+def sec_cpython(cfg, out, res, tmp):
+    out("== 9. CPython's own sampler side by side (python3.15 -m profiling.sampling attach "
+        "--collapsed; both attached to the same 3.15 target in the sid chroot, 50 deep, "
+        "1 thread, interleaved) ==")
+    if not os.access(CHROOT_PY315, os.X_OK):
+        out("   n/a: no %s (tools/provision-chroot.sh)" % CHROOT_PY315)
+        res["cpython_sampler"] = None
+        return
+    reps = 2 if cfg.quick else 5
+    dur = 1.0 if cfg.quick else 2.0
+    rates = [1000, 10000, 1000000]
+    tgt = start_target(CHROOT_PY315, tmp, "spin", 50, 1, reps * len(rates) * 2 * (dur + 3) + 60)
+    runs = {(t, r): [] for t in ("pyprof", "cpython") for r in rates}
+    startup = {"pyprof": [], "cpython": []}
+    try:
+        time.sleep(0.3)
+        for _ in range(3):  # what a one-sample attach costs each: subtracted for 'steady'
+            startup["pyprof"].append(record_attach(cfg.pyprof, tgt.pid, 1, 0.001,
+                                                   os.path.join(tmp, "s9.out"), tmp)["cpu_s"])
+            startup["cpython"].append(cpython_sampler(tgt.pid, 1, 0.01,
+                                                      os.path.join(tmp, "s9.out"))["cpu_s"])
+        for rep in range(reps):
+            for rate in rates:
+                order = ("pyprof", "cpython") if rep % 2 == 0 else ("cpython", "pyprof")
+                for tool in order:
+                    f = os.path.join(tmp, "s9.out")
+                    if tool == "pyprof":
+                        r = record_attach(cfg.pyprof, tgt.pid, rate, dur, f, tmp)
+                    else:
+                        r = cpython_sampler(tgt.pid, rate, dur, f)
+                    runs[(tool, rate)].append(r)
+    finally:
+        stop(tgt)
+    rows, cells = [], []
+    for rate in rates:
+        st = {}
+        for tool in ("pyprof", "cpython"):
+            ok = [r for r in runs[(tool, rate)] if "error" not in r and r.get("samples")]
+            su = statistics.median(startup[tool])
+            st[tool] = {"us": stat([r["cpu_s"] / r["samples"] * 1e6 for r in ok]),
+                        "steady_us": stat([(r["cpu_s"] - su) / r["samples"] * 1e6 for r in ok]),
+                        "startup_ms": su * 1000,
+                        "khz": stat([r["samples"] / dur / 1000 for r in ok]),
+                        "errors": [r["error"] for r in runs[(tool, rate)] if "error" in r]}
+        ratio = (st["cpython"]["us"]["median"] / st["pyprof"]["us"]["median"]
+                 if st["cpython"]["us"] and st["pyprof"]["us"] else None)
+        cells.append({"rate": rate, "pyprof": st["pyprof"], "cpython": st["cpython"],
+                      "ratio_cpython_over_pyprof": ratio})
+        label = "flat out" if rate >= 1000000 else "%dk" % (rate // 1000)
+        sr = (st["cpython"]["steady_us"]["median"] / st["pyprof"]["steady_us"]["median"]
+              if st["cpython"]["steady_us"] and st["pyprof"]["steady_us"] else None)
+        cells[-1]["steady_ratio"] = sr
+        rows.append([label, fmt(st["pyprof"]["us"], nd=1), fmt(st["cpython"]["us"], nd=1),
+                     "%.2fx" % ratio if ratio else "", fmt(st["pyprof"]["steady_us"], nd=1),
+                     fmt(st["cpython"]["steady_us"], nd=1), "%.2fx" % sr if sr else "",
+                     fmt(st["pyprof"]["khz"], nd=1),
+                     fmt(st["cpython"]["khz"], nd=1), verdict(ratio is not None and ratio >= 2.0)])
+        for tool in ("pyprof", "cpython"):
+            if st[tool]["errors"]:
+                out("   %s at %s: %s" % (tool, label, st[tool]["errors"][0]))
+    out.table(["asked", "pyprof us/sample", "CPython us/sample", "ratio", "pyprof steady",
+               "CPython steady", "steady ratio", "pyprof kHz", "CPython kHz", ""], rows)
+    out("   start-up (one-sample attach) CPU: pyprof %.1f ms, CPython's sampler %.1f ms; 'steady' "
+        "subtracts it" % (statistics.median(startup["pyprof"]) * 1000,
+                          statistics.median(startup["cpython"]) * 1000))
+    out("   CPU = user+sys of the profiler process / samples it wrote (pyprof: its summary; "
+        "CPython's: the counts of its collapsed file, which include its start-up: a Python "
+        "interpreter and imports); goal: >= 2x ahead at every rate")
+    res["cpython_sampler"] = cells
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--pyprof", required=True)
@@ -1180,7 +1283,7 @@ def main():
     ap.add_argument("--syscost", help="pyprof-bench-syscost binary")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=os.path.join(HERE, "results"))
-    ap.add_argument("--only", default="0,1,2,3,5,6,7,8", help="sections to run, e.g. 1,3")
+    ap.add_argument("--only", default="0,1,2,3,5,6,7,8,9", help="sections to run, e.g. 1,3")
     a = ap.parse_args()
 
     class Cfg:
@@ -1268,6 +1371,9 @@ def main():
             out()
         if "8" in sections:
             sec_truth(cfg, out, res, tmp)
+            out()
+        if "9" in sections:
+            sec_cpython(cfg, out, res, tmp)
             out()
         summarize_targets(out, res)
         ok = True

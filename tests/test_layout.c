@@ -278,15 +278,31 @@ static void check_plan(const struct mem_reader *r, const struct py_layout *L, co
     memcpy(q, &orig, 8);
     cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb));
 
-    /* The caller's instruction moved in the second copy: the frame was
-     * popped and pushed again at the same address (tight recursion). */
+    /* The leaf's caller moved on in the second copy: the leaf returned,
+     * which the walk may show as the moment before. */
     unsigned char *ip = p.copy2 + p.off[j] + (b[1].addr - p.r[j].addr) + L->frame_instr;
     size_t iw = L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS ? 4 : 8;
     unsigned char save[8];
     memcpy(save, ip, iw);
     ip[0] ^= 0x02; /* one code unit further */
-    cr_expect(!stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "moved caller instruction not caught");
+    cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb), "a returned leaf counted torn");
     memcpy(ip, save, iw);
+    /* A deeper caller's instruction moved: the frames above it were popped
+     * and pushed again at the same addresses (tight recursion). */
+    if (nb >= 3) {
+      size_t j2;
+      for (j2 = 0; j2 < p.nr; j2++) {
+        if (b[2].addr >= p.r[j2].addr && b[2].addr - p.r[j2].addr < p.r[j2].len)
+          break;
+      }
+      cr_assert(j2 < p.nr, "frame 2 not in the plan's ranges");
+      unsigned char *ip2 = p.copy2 + p.off[j2] + (b[2].addr - p.r[j2].addr) + L->frame_instr;
+      memcpy(save, ip2, iw);
+      ip2[0] ^= 0x02;
+      cr_expect(!stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb),
+                "a moved deeper caller instruction not caught");
+      memcpy(ip2, save, iw);
+    }
     cr_expect(stack_plan_untorn(&p, L, t, t->frame, &fw, b, nb));
     /* The leaf's instruction may move: that is the same stack a moment on. */
     size_t jl;

@@ -61,9 +61,12 @@ static const char record_help[] =
     "                       system call per tick); a read that cannot be shown to\n"
     "                       be one moment's stack is replaced by a stopped read of\n"
     "                       that thread (ptrace, a few tens of us), and a thread\n"
-    "                       whose reads keep failing is read stopped for a while.\n"
-    "                       No sample is dropped or moved for what its stack was\n"
-    "                       doing; the summary says how many reads were stopped\n"
+    "                       whose reads keep failing is read stopped for a while,\n"
+    "                       so no sample is dropped or moved for what its stack\n"
+    "                       was doing. Budget: 2000 stopped reads per second and\n"
+    "                       thread; past it, failed running reads are counted.\n"
+    "                       The summary says how many reads were stopped. Cost,\n"
+    "                       measured (bench/ section 8b): see README\n"
     "      --gil            keep only samples of the thread holding the GIL (what\n"
     "                       the interpreter is executing); without it every\n"
     "                       sample still records whether its thread held the GIL,\n"
@@ -278,6 +281,11 @@ static void print_summary(const struct sampler_stats *st, const char *out, uint6
             "that did not hold were replaced by a stopped read)\n",
             st->samples ? 100.0 * (double)st->stopped_samples / (double)st->samples : 0.0,
             (unsigned long long)st->fallbacks);
+  if (st->stop_limited)
+    fprintf(stderr, "pyprof: %llu samples failed because their threads had used their budget of "
+                    "%d stopped reads per second (at this rate their stacks change faster than "
+                    "they can be read running); lower the rate, or use --blocking for every read "
+                    "stopped\n", (unsigned long long)st->stop_limited, SAMPLER_STOP_RATE_MAX);
   if (st->retries)
     fprintf(stderr, "pyprof: --no-stop: %llu reads held only when read a second time\n",
             (unsigned long long)st->retries);

@@ -33,6 +33,13 @@
 #define STOP_BACKOFF_MAX 1024  /* ... after many: the thread's stack changes too fast to read */
 #define STOP_OK_RUN 64         /* running reads in a row that halve the backoff */
 #define STOP_REFUSALS_MAX 8    /* stops refused in a row before running reads only */
+/* At most SAMPLER_STOP_RATE_MAX stopped reads per second and thread (a burst of
+ * STOP_BURST_NS worth): each holds the thread for tens of microseconds, so
+ * above ~2 kHz a thread whose stack changes too fast to read running would
+ * spend a large share of its time stopped. Past the budget its running reads
+ * that do not hold are counted as failed (the summary says so). */
+#define STOP_COST_NS (1000000000LL / SAMPLER_STOP_RATE_MAX)
+#define STOP_BURST_NS 100000000LL
 #define PLAN_ARENA_BYTES ((size_t)2 << 20) /* copies of all threads' plans in one tick */
 #define PLAN_PAUSE_TICKS 256               /* ticks without plans after a batch with them failed */
 
@@ -59,6 +66,8 @@ struct thread_mode {
   uint32_t stop_left; /* samples still to read stopped */
   uint32_t backoff;   /* stopped samples after the next failed running read */
   uint32_t ok_run;    /* running reads in a row that held */
+  int64_t credit_ns;  /* stop budget: STOP_COST_NS per stop, earned with time */
+  int64_t last_ns;    /* when the credit was last earned */
 };
 
 struct sampler {
@@ -346,8 +355,23 @@ static struct thread_mode *mode_for(struct sampler *s, uint32_t tid) {
       return &s->modes[i];
   }
   struct thread_mode *m = &s->modes[s->mode_next++ % MODE_THREADS];
-  *m = (struct thread_mode){.tid = tid, .backoff = STOP_BACKOFF_MIN};
+  *m = (struct thread_mode){.tid = tid, .backoff = STOP_BACKOFF_MIN, .credit_ns = STOP_BURST_NS,
+                            .last_ns = -1};
   return m;
+}
+
+/* Take one stop from m's budget at t_ns; 0 when it is spent. */
+static int mode_take_stop(struct thread_mode *m, int64_t t_ns) {
+  if (m->last_ns >= 0 && t_ns > m->last_ns) {
+    m->credit_ns += t_ns - m->last_ns;
+    if (m->credit_ns > STOP_BURST_NS)
+      m->credit_ns = STOP_BURST_NS;
+  }
+  m->last_ns = t_ns;
+  if (m->credit_ns < STOP_COST_NS)
+    return 0;
+  m->credit_ns -= STOP_COST_NS;
+  return 1;
 }
 
 /* 1 when thread tid's next sample is to be read stopped (no lookup side
@@ -432,7 +456,7 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, struct s
   if (s->o->stop_mode == SAMPLER_READ_STOPPED && tid) {
     stopped = 1;
     walk_rc = read_stopped(s, th, tid, &frame, &n);
-  } else if (m && m->stop_left > 0) {
+  } else if (m && m->stop_left > 0 && mode_take_stop(m, t_ns)) {
     m->stop_left--;
     stopped = 1;
     walk_rc = read_stopped(s, th, tid, &frame, &n);
@@ -440,13 +464,17 @@ static int sample_thread(struct sampler *s, const struct py_thread *th, struct s
     walk_rc = walk_once(s, th, frame, plan, 0, &n);
     if (m && walk_rc < 0 && !is_fatal(walk_rc) && walk_rc != PP_EBOUNDS) {
       /* Not one moment's stack: read this thread stopped, now and for its
-       * next samples. */
+       * next samples -- within the stop budget. */
       m->stop_left = m->backoff;
       m->backoff = m->backoff * 2 > STOP_BACKOFF_MAX ? STOP_BACKOFF_MAX : m->backoff * 2;
       m->ok_run = 0;
-      stopped = 1;
-      s->st->fallbacks++;
-      walk_rc = read_stopped(s, th, tid, &frame, &n);
+      if (mode_take_stop(m, t_ns)) {
+        stopped = 1;
+        s->st->fallbacks++;
+        walk_rc = read_stopped(s, th, tid, &frame, &n);
+      } else {
+        s->st->stop_limited++;
+      }
     } else if (m && walk_rc == 0 && ++m->ok_run >= STOP_OK_RUN) {
       m->ok_run = 0;
       m->backoff = m->backoff / 2 < STOP_BACKOFF_MIN ? STOP_BACKOFF_MIN : m->backoff / 2;

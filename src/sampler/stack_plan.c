@@ -102,9 +102,12 @@ int stack_plan_agrees(const struct stack_plan *p, const struct py_layout *L,
     if ((code & ~L->code_tag_mask) != f->code || prev != f->prev)
       return 0;
     /* A caller is suspended in a call: its instruction cannot move while it
-     * stays one. If it did, the frame was popped and pushed again (a loop of
-     * calls at the same addresses) and the walk mixes two moments. */
-    if (k > 0 && frame_instr_offset(L, q, f->code) != f->offset)
+     * stays one. The leaf's caller (k == 1) becomes the leaf when the leaf
+     * returns, which the torn check allows (the walk shows the moment
+     * before), so its instruction may move; a deeper caller moves only when
+     * the frames above it were popped and pushed again (a tight recursion at
+     * the same addresses), and then the walk mixes two moments. */
+    if (k > 1 && frame_instr_offset(L, q, f->code) != f->offset)
       return 0;
   }
   return 1;

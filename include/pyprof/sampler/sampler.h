@@ -12,6 +12,9 @@
 #include "pyprof/python/target.h"
 #include "pyprof/record/writer.h"
 
+/* Default mode: most stopped reads per second and thread (sampler.c). */
+#define SAMPLER_STOP_RATE_MAX 2000
+
 /* How thread stacks are read. */
 enum sampler_read {
   SAMPLER_READ_ADAPTIVE = 0, /* default: running; stopped when a running read does not hold */
@@ -55,6 +58,7 @@ struct sampler_stats {
   uint64_t stopped_reads;   /* reads made with the thread stopped */
   uint64_t stopped_samples; /* samples written from them */
   uint64_t fallbacks;       /* adaptive: running reads that did not hold, read stopped instead */
+  uint64_t stop_limited;    /* adaptive: such reads counted failed, the stop budget spent */
   int stop_refused;         /* adaptive: stopping was refused; running reads only from then on */
   int layout_unsure;        /* PP_ELAYOUT decided from running reads only */
   uint64_t idle_skipped; /* thread samples left out because the thread was idle */

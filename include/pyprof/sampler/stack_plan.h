@@ -78,7 +78,8 @@ size_t stack_plan_recopy(const struct stack_plan *p, unsigned char *buf, struct 
 
 /* 1 when every frame of raw[0..n) lies in p's ranges and has the same code
  * and caller in copy (a copy of p's ranges made after the walk), and every
- * caller frame (all but the leaf) the same instruction. */
+ * caller frame below the leaf's own caller the same instruction (the leaf's
+ * caller moves on once the leaf returns, which the torn check allows). */
 int stack_plan_agrees(const struct stack_plan *p, const struct py_layout *L,
                       const unsigned char *copy, const struct py_raw_frame *raw, size_t n);
 
