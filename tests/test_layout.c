@@ -382,7 +382,7 @@ static void check_interpreter(const char *python, int want_minor) {
       }
     }
     if (!crossed)
-      cr_log_warn("3.%d: no generated table to cross-check against", d->minor);
+      cr_log_info("3.%d: no generated table to cross-check against (tools/gen-layout.sh has none for it)", d->minor);
   }
   cr_assert_eq(L.minor, d->minor);
 

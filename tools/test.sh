@@ -42,7 +42,7 @@ if [ $quick -eq 0 ]; then
   # One interpreter of each layout family (frame objects, 3.11, 3.12, and the
   # _Py_DebugOffsets minors) keeps this run's time in bounds; the normal
   # build above ran them all.
-  export PYPROF_TEST_ONLY=pyenv_3_8,pyenv_3_10,debian_3_11,pyenv_3_12,static_3_13,chroot_3_13d,chroot_3_14,chroot_3_15
+  export PYPROF_TEST_ONLY=pyenv_3_8,debian_3_11,pyenv_3_12,static_3_13,chroot_3_14d,chroot_3_15
   python3 tests/integration/interpreters.py --summary
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     run_suite build-asan -DPYPROF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
