@@ -1209,6 +1209,9 @@ def sec_cpython(cfg, out, res, tmp):
     out("== 9. CPython's own sampler side by side (python3.15 -m profiling.sampling attach "
         "--collapsed; both attached to the same 3.15 target in the sid chroot, 50 deep, "
         "1 thread, interleaved) ==")
+    # The chroot's /proc and this machine's /tmp (the targets' scripts) inside it.
+    subprocess.run(["bash", os.path.join(REPO, "tools", "provision-chroot.sh"), "--expose", "/tmp"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if not os.access(CHROOT_PY315, os.X_OK):
         out("   n/a: no %s (tools/provision-chroot.sh)" % CHROOT_PY315)
         res["cpython_sampler"] = None

@@ -130,7 +130,10 @@ usable || { say "the chroot at $ROOT is incomplete"; exit 1; }
 
 for d in ${expose[@]+"${expose[@]}"}; do
   mkdir -p "$ROOT$d"
-  mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
+  # Already the same directory inside (a parent is exposed, or it was
+  # mounted before): mounting it again would make it a mount point of itself.
+  [ "$(stat -c %d:%i "$d")" = "$(stat -c %d:%i "$ROOT$d")" ] && continue
+  mount --bind "$d" "$ROOT$d"
 done
 
 mkdir -p "$ROOT.bin"

@@ -24,7 +24,9 @@ if [ $quick -eq 0 ]; then
       echo "test.sh: warning: building static CPython $v failed (see /tmp/pyprof-build-cpython-$v.log); its tests will be skipped" >&2
   done
 fi
-tools/provision-chroot.sh --expose "$PWD" --expose /tmp >/tmp/pyprof-chroot.log 2>&1 ||
+# The exposed directories and /proc are unmounted again when this script ends.
+trap 'tools/provision-chroot.sh --umount >/dev/null 2>&1 || true' EXIT
+tools/provision-chroot.sh --expose /tmp --expose "$PWD" >/tmp/pyprof-chroot.log 2>&1 ||
   echo "test.sh: warning: no sid chroot (see /tmp/pyprof-chroot.log); the 3.13-3.15 chroot tests will be skipped" >&2
 python3 tests/integration/interpreters.py --summary
 
