@@ -1,3 +1,9 @@
+/* Walking a CPython interpreter's thread list and each thread's frame chain
+ * in remote memory (frame_walk.h), the torn-read checks of a walk made while
+ * the thread ran (py_thread_check_*, py_stack_plausible), the GIL holder and
+ * the frame windows that let a walk decode frames from local copies. Knows
+ * CPython only through struct py_layout. Must never read unbounded (every
+ * walk bounded, cycles detected) and never trust what it reads. */
 #include "pyprof/python/frame_walk.h"
 
 #include <stddef.h>

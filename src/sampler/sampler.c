@@ -1,3 +1,10 @@
+/* The sampling loop (sampler.h): per tick, one batched read of the thread
+ * list and every thread's stack plan, then per thread a running read kept
+ * only when it shows one moment's stack, or a stopped read chosen from the
+ * thread's past (struct thread_mode); the frames become record ids through
+ * the per-thread memo. Must never leave a thread stopped, never choose how
+ * to read a sample from what that sample shows, and never write a stack
+ * the checks did not accept. */
 #include "pyprof/sampler/sampler.h"
 
 #include <errno.h>

@@ -1,3 +1,7 @@
+/* Stack plans (stack_plan.h): what a thread's next walk needs, copied in the
+ * tick's one batched read, and the second-copy check that a walk over those
+ * copies is one moment's stack. Must never accept a walk it cannot show to
+ * be one (the caller then reads the thread another way). */
 #include "pyprof/sampler/stack_plan.h"
 
 #include <string.h>

@@ -1,6 +1,7 @@
 /* The sampling loop: at each tick, every thread's Python stack is read from
- * the target and appended to the record. Owns timing, torn-read retries, the
- * live status line and the counters behind the final summary. */
+ * the target and appended to the record. Owns timing, the choice between a
+ * running and a stopped read of each thread (and the stop budget), the live
+ * status line and the counters behind the final summary. */
 #ifndef PYPROF_SAMPLER_SAMPLER_H
 #define PYPROF_SAMPLER_SAMPLER_H
 
