@@ -190,7 +190,9 @@ class Base(unittest.TestCase):
             else:
                 bad[";".join(chain)] = bad.get(";".join(chain), 0) + n
         total = good + sum(bad.values())
-        self.assertGreater(total, 500, "too few samples in main()")
+        # The default mode reads this program stopped nearly always; a
+        # sanitizer build then gets ~400 samples here.
+        self.assertGreater(total, 300, "too few samples in main()")
         self.assertGreater(good, 0)
         self.assertLess(100.0 * sum(bad.values()) / total, 2.0,
                         f"inconsistent stacks: {sorted(bad.items(), key=lambda kv: -kv[1])[:5]}")
