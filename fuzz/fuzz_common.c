@@ -367,6 +367,8 @@ void fuzz_sample(const struct mem_reader *r, const struct py_layout *L,
 
   struct code_cache *cache = NULL; /* owned: freed below */
   FUZZ_FAIL_IF(code_cache_new(1 + (size_t)(h->flags >> 4) * 4, &cache) < 0);
+  struct tlbc_cache *tlbc = NULL; /* owned: freed below (free-threaded bytecode copies) */
+  FUZZ_FAIL_IF(tlbc_cache_new(&tlbc) < 0);
   for (size_t i = 0; i < n && i < FUZZ_WALK_THREADS; i++) {
     const struct py_thread *th = &threads[i];
     struct frame_windows fw;
@@ -374,6 +376,7 @@ void fuzz_sample(const struct mem_reader *r, const struct py_layout *L,
     st->walked_threads++;
     frame_windows_init(&fw, r, th, window, FRAME_WINDOWS_BUF);
     FUZZ_FAIL_IF(fw.n > FRAME_WINDOWS_MAX || fw.used > fw.cap);
+    fw.tlbc = tlbc;
     rc = frame_walk(r, L, th->frame, (h->flags & FUZZ_F_NO_WINDOWS) ? NULL : &fw, raw, PY_STACK_MAX,
                     &nf);
     fuzz_expect_rc(rc, walk_errors, NWALK_ERRORS);
@@ -417,4 +420,5 @@ void fuzz_sample(const struct mem_reader *r, const struct py_layout *L,
   }
   FUZZ_FAIL_IF(code_cache_size(cache) > 1 + (size_t)(h->flags >> 4) * 4);
   code_cache_free(cache);
+  tlbc_cache_free(tlbc);
 }

@@ -64,7 +64,22 @@ def code_line(label, code):
         id(code.co_filename), id(lt), lt.hex() or "-")
 
 
-def rw_mappings():
+BIG = 256 << 20   # a mapping larger than this is copied only around WANT
+AROUND = 1 << 20  # bytes each side of an address of WANT
+
+
+def wanted_addresses():
+    """Objects the checks read, for mappings too big to copy whole (the
+    free-threaded build's mimalloc arenas reserve 1 GiB)."""
+    out = []
+    for c in (snap.__code__, h.__code__, g.__code__, f.__code__, snapshot_mode.__code__, MODULE_CODE):
+        out += [id(c), id(c.co_name), id(c.co_filename), id(linetable(c))]
+        if sys.version_info >= (3, 11):
+            out.append(id(c.co_qualname))
+    return out
+
+
+def rw_mappings(want=()):
     out = []
     with open("/proc/self/maps") as fh:
         for line in fh:
@@ -73,14 +88,22 @@ def rw_mappings():
             name = f[5] if len(f) > 5 else ""
             if not f[1].startswith("rw") or name in ("[vvar]", "[vsyscall]"):
                 continue
-            if hi - lo > (256 << 20):
+            if hi - lo <= BIG:
+                out.append((lo, hi - lo))
                 continue
-            out.append((lo, hi - lo))
+            spans = sorted((max(lo, a - AROUND), min(hi, a + AROUND)) for a in want if lo <= a < hi)
+            merged = []
+            for a, b in spans:
+                if merged and a <= merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], b)
+                else:
+                    merged.append([a, b])
+            out += [(a, b - a) for a, b in merged]
     return out
 
 
 def snap(path, lines):
-    maps = rw_mappings()
+    maps = rw_mappings(wanted_addresses())
     bufs = [ctypes.create_string_buffer(n) for _, n in maps]
     got = [0] * len(maps)
     fd = os.open("/proc/self/mem", os.O_RDONLY)

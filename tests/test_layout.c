@@ -27,6 +27,7 @@
 #include "pyprof/python/layout.h"
 #include "pyprof/python/frame_walk.h"
 #include "pyprof/python/pystr.h"
+#include "pyprof/python/tlbc_cache.h"
 #include "pyprof/sampler/stack_plan.h"
 #include "test_support.h"
 
@@ -375,7 +376,8 @@ static void check_interpreter(const char *python, int want_minor) {
     cr_expect_eq(L.micro, d->micro);
     cr_expect_null(layout_builtin(3, d->minor));
     int crossed = 0;
-    for (size_t i = 0; i < py_layout_crosscheck_count; i++) {
+    /* The cross-check tables describe default builds. */
+    for (size_t i = 0; i < py_layout_crosscheck_count && !L.free_threaded; i++) {
       if (py_layout_crosscheck_tables[i].minor == d->minor) {
         cross_check(&L, &py_layout_crosscheck_tables[i]);
         crossed = 1;
@@ -442,16 +444,24 @@ static void check_interpreter(const char *python, int want_minor) {
   /* GIL: held by this thread while the snapshot was read */
   uint32_t locked = 0;
   uint64_t holder = 0;
-  if (L.runtime_gil_locked >= 0) {
-    cr_assert_eq(mem_read_u32(&r, d->runtime + (uint64_t)L.runtime_gil_locked, &locked), 0);
-    cr_assert_eq(mem_read_u64(&r, d->runtime + (uint64_t)L.runtime_gil_holder, &holder), 0);
+  if (L.free_threaded) {
+    /* No GIL to follow; thread-local bytecode offsets instead (3.14+). */
+    cr_expect_eq(L.interp_gil_ptr, PYL_NONE);
+    cr_expect(d->minor < 14 || (L.frame_tlbc_index > 0 && L.code_tlbc > 0 &&
+                                L.codearray_entries == 8),
+              "tlbc offsets %d %d %d", L.frame_tlbc_index, L.code_tlbc, L.codearray_entries);
   } else {
-    cr_assert(gilp != 0 && L.gil_locked >= 0 && L.gil_holder >= 0);
-    cr_assert_eq(mem_read_u32(&r, gilp + (uint64_t)L.gil_locked, &locked), 0);
-    cr_assert_eq(mem_read_u64(&r, gilp + (uint64_t)L.gil_holder, &holder), 0);
+    if (L.runtime_gil_locked >= 0) {
+      cr_assert_eq(mem_read_u32(&r, d->runtime + (uint64_t)L.runtime_gil_locked, &locked), 0);
+      cr_assert_eq(mem_read_u64(&r, d->runtime + (uint64_t)L.runtime_gil_holder, &holder), 0);
+    } else {
+      cr_assert(gilp != 0 && L.gil_locked >= 0 && L.gil_holder >= 0);
+      cr_assert_eq(mem_read_u32(&r, gilp + (uint64_t)L.gil_locked, &locked), 0);
+      cr_assert_eq(mem_read_u64(&r, gilp + (uint64_t)L.gil_holder, &holder), 0);
+    }
+    cr_expect_eq(locked, 1, "GIL locked = %u", locked);
+    cr_expect_eq(holder, d->tstate, "GIL last holder");
   }
-  cr_expect_eq(locked, 1, "GIL locked = %u", locked);
-  cr_expect_eq(holder, d->tstate, "GIL last holder");
 
   /* frames of the current thread */
   uint64_t fp = 0;
@@ -521,6 +531,7 @@ Test(layout_real, py3_12) { ts_with_python("test_layout", 12, check_interpreter)
 Test(layout_real, py3_13) { ts_with_python("test_layout", 13, check_interpreter); }
 Test(layout_real, py3_14) { ts_with_python("test_layout", 14, check_interpreter); }
 Test(layout_real, py3_15) { ts_with_python("test_layout", 15, check_interpreter); }
+Test(layout_real, py3_14t) { ts_with_ft_python("test_layout", check_interpreter); }
 Test(layout_real, debian_python3_11) { ts_with_debian_python("test_layout", check_interpreter); }
 
 /* ---- built-in tables ---------------------------------------------------- */
@@ -720,9 +731,9 @@ Test(debug_offsets, rejects_bad_input) {
     expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "not CPython 3");
 
     make_blob(&x, minor);
-    v = 1;
+    v = 2; /* free_threaded is a flag */
     memcpy(x.b + 16, &v, 8);
-    expect_fail(&x, sizeof x.b, PP_EUNSUPPORTED, "free-threaded");
+    expect_fail(&x, sizeof x.b, PP_ELAYOUT, "free_threaded");
 
     make_blob(&x, minor);
     put(&x, sh->tstate, sh->native_tid, get(&x, sh->tstate, 0)); /* == sizeof(PyThreadState) */
@@ -776,6 +787,155 @@ Test(debug_offsets, rejects_bad_input) {
   cr_expect_eq(layout_from_debug_offsets(NULL, 0, NULL, NULL, 0), PP_EINVAL);
 }
 
+/* Free-threaded builds: same struct, the free-threaded facts. Expected
+ * values transcribed from each version's headers with Py_GIL_DISABLED
+ * (Include/cpython/unicodeobject.h: `unsigned char interned` before the
+ * bit-fields, so kind starts at bit 8 on 3.14+; internal/pycore_stackref.h:
+ * Py_TAG_BITS 1 on 3.14t, 3 on 3.15t; 3.13 has no _PyStackRef and no
+ * thread-local bytecode), not from the generated tables. */
+Test(debug_offsets, free_threaded) {
+  static const struct {
+    int minor, kind_shift, compact_shift, ascii_shift;
+    uint64_t tag;
+    int tlbc;
+  } want[] = {{13, 2, 5, 6, 0, 0}, {14, 8, 11, 12, 1, 1}, {15, 8, 11, 12, 3, 1}};
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    const struct shape *sh = shape_of(want[i].minor);
+    struct blob x;
+    struct py_layout L;
+    char why[256];
+    uint64_t one = 1;
+    make_blob(&x, want[i].minor);
+    memcpy(x.b + 16, &one, 8);
+    int rc = parse(&x, sizeof x.b, &L, why, sizeof why);
+    cr_assert_eq(rc, 0, "3.%dt: %s %s", want[i].minor, pp_errname(rc), why);
+    cr_expect_eq(L.free_threaded, 1);
+    cr_expect_eq(L.interp_gil_ptr, PYL_NONE, "3.%dt has no GIL to follow", want[i].minor);
+    cr_expect_eq(L.gil_locked, PYL_NONE);
+    cr_expect_eq(L.state_kind_shift, want[i].kind_shift, "3.%dt", want[i].minor);
+    cr_expect_eq(L.state_compact_shift, want[i].compact_shift);
+    cr_expect_eq(L.state_ascii_shift, want[i].ascii_shift);
+    cr_expect_eq(L.code_tag_mask, want[i].tag, "3.%dt tag bits", want[i].minor);
+    if (want[i].tlbc) {
+      /* interpreter_frame.tlbc_index is field 7, code_object.co_tlbc field 10 */
+      cr_expect_eq(L.frame_tlbc_index, 56);
+      cr_expect_eq(L.frame_size, 60, "the frame read covers tlbc_index");
+      cr_expect_eq(L.code_tlbc, 80);
+      cr_expect_eq(L.codearray_entries, 8);
+      struct blob y = x;
+      put(&y, sh->frame, 7, 0); /* a free-threaded 3.14+ without tlbc_index */
+      expect_fail(&y, sizeof y.b, PP_ELAYOUT, "thread-local");
+      y = x;
+      put(&y, sh->frame, 7, 4094); /* straddles the frame's end */
+      expect_fail(&y, sizeof y.b, PP_ELAYOUT, "interpreter_frame.tlbc_index");
+    } else {
+      cr_expect_eq(L.frame_tlbc_index, 0);
+      cr_expect_eq(L.code_tlbc, 0);
+    }
+    /* the default build of the same blob keeps its GIL and facts */
+    make_blob(&x, want[i].minor);
+    cr_assert_eq(parse(&x, sizeof x.b, &L, why, sizeof why), 0);
+    cr_expect_eq(L.free_threaded, 0);
+    cr_expect_eq(L.state_kind_shift, 2);
+    cr_expect_eq(L.frame_tlbc_index, 0);
+    cr_expect(L.interp_gil_ptr >= 0);
+  }
+}
+
+/* ---- thread-local bytecode (tlbc_cache) --------------------------------- */
+
+#define TL_CODE 0x10000u
+#define TL_ARR 0x20000u
+#define TL_COPY1 0x30000u
+#define TL_COPY2 0x40000u
+
+struct tl_world {
+  struct mem_image *img; /* owned */
+  struct mem_reader r;
+  struct py_layout L;
+};
+
+/* A code object of `units` code units (50: 100 bytes) whose co_tlbc is tl
+ * (TL_ARR), a _PyCodeArray with entries for thread indices 0-2 and size
+ * written as asize (3). */
+static void tl_world_of(struct tl_world *w, uint64_t asize, int64_t units, uint64_t tl) {
+  unsigned char code[256] = {0}, arr[40] = {0};
+  uint64_t e[3] = {TL_CODE + 200, TL_COPY1, TL_COPY2};
+  memset(w, 0, sizeof *w);
+  w->L.var_ob_size = 16;
+  w->L.code_tlbc = 208;
+  w->L.codearray_entries = 8;
+  w->L.code_adaptive = 200;
+  memcpy(code + 16, &units, 8);
+  memcpy(code + 208, &tl, 8);
+  memcpy(arr, &asize, 8);
+  memcpy(arr + 8, e, sizeof e);
+  w->img = ts_image(TL_CODE, code, sizeof code, &w->r);
+  cr_assert_eq(mem_image_add(w->img, TL_ARR, arr, sizeof arr), 0);
+}
+
+static void tl_world(struct tl_world *w, uint64_t asize) { tl_world_of(w, asize, 50, TL_ARR); }
+
+Test(tlbc, resolves_caches_and_checks) {
+  struct tl_world w;
+  struct tlbc_cache *c = NULL; /* owned */
+  uint64_t base = 0;
+  tl_world(&w, 3);
+  cr_assert_eq(tlbc_cache_new(&c), 0);
+  cr_assert_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, 1, TL_COPY1 + 10, &base), 0);
+  cr_expect_eq(base, TL_COPY1);
+  cr_expect_eq(tlbc_cache_misses(c), 1);
+  cr_assert_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, 2, TL_COPY2 + 100, &base), 0);
+  cr_expect_eq(base, TL_COPY2, "the end of the code is inside (instr_ptr after the last)");
+  cr_expect_eq(tlbc_cache_misses(c), 2);
+  /* a hit reads nothing: the same answer with the memory gone */
+  struct mem_reader none;
+  struct mem_image *empty = ts_image(0, NULL, 0, &none); /* owned */
+  cr_assert_eq(tlbc_base(c, &none, &w.L, TL_CODE, 1, TL_COPY1 + 4, &base), 0);
+  cr_expect_eq(base, TL_COPY1);
+  cr_expect_eq(tlbc_cache_misses(c), 2);
+  /* an instruction outside the cached copy is read again, and refused */
+  cr_expect_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, 1, TL_COPY2 + 4, &base), PP_ETORN);
+  cr_expect_eq(tlbc_cache_misses(c), 3);
+  cr_expect_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, 1, TL_COPY1 + 102, &base), PP_ETORN);
+  /* an index past the array's size, or nonsense */
+  cr_expect_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, 3, TL_COPY2 + 4, &base), PP_ETORN);
+  cr_expect_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, 0, TL_COPY1, &base), PP_EBOUNDS);
+  cr_expect_eq(tlbc_base(c, &w.r, &w.L, TL_CODE, -1, TL_COPY1, &base), PP_EBOUNDS);
+  /* cleared: reads again; without a cache it works too */
+  tlbc_cache_clear(c);
+  cr_expect_eq(tlbc_base(c, &none, &w.L, TL_CODE, 1, TL_COPY1 + 4, &base), PP_EFAULT);
+  cr_expect_eq(tlbc_base(NULL, &w.r, &w.L, TL_CODE, 1, TL_COPY1 + 4, &base), 0);
+  cr_expect_eq(base, TL_COPY1);
+  /* a layout without thread-local bytecode cannot ask */
+  struct py_layout plain = w.L;
+  plain.code_tlbc = 0;
+  cr_expect_eq(tlbc_base(c, &w.r, &plain, TL_CODE, 1, TL_COPY1, &base), PP_ELAYOUT);
+  tlbc_cache_free(c);
+  mem_image_free(empty);
+  mem_image_free(w.img);
+}
+
+Test(tlbc, untrusted_sizes) {
+  struct tl_world w;
+  uint64_t base = 0;
+  tl_world(&w, (uint64_t)1 << 40); /* an array claiming 2^40 entries */
+  cr_expect_eq(tlbc_base(NULL, &w.r, &w.L, TL_CODE, 1, TL_COPY1, &base), PP_EBOUNDS);
+  mem_image_free(w.img);
+  tl_world_of(&w, 3, (int64_t)1 << 40, TL_ARR); /* code size */
+  cr_expect_eq(tlbc_base(NULL, &w.r, &w.L, TL_CODE, 1, TL_COPY1, &base), PP_EBOUNDS);
+  mem_image_free(w.img);
+  tl_world_of(&w, 3, -5, TL_ARR);
+  cr_expect_eq(tlbc_base(NULL, &w.r, &w.L, TL_CODE, 1, TL_COPY1, &base), PP_EBOUNDS);
+  mem_image_free(w.img);
+  tl_world_of(&w, 3, 50, 0); /* no co_tlbc */
+  cr_expect_eq(tlbc_base(NULL, &w.r, &w.L, TL_CODE, 1, TL_COPY1, &base), PP_ETORN);
+  mem_image_free(w.img);
+  tl_world_of(&w, 3, 50, 0x50000); /* co_tlbc pointing at nothing */
+  cr_expect_eq(tlbc_base(NULL, &w.r, &w.L, TL_CODE, 1, TL_COPY1, &base), PP_EFAULT);
+  mem_image_free(w.img);
+}
+
 Test(debug_offsets, newer_minor_and_prerelease_warn) {
   struct blob x;
   struct py_layout L;
@@ -807,6 +967,8 @@ Test(debug_offsets, fuzz) {
   int ok = 0;
   for (int iter = 0; iter < 20000; iter++) {
     make_blob(&x, 13 + iter % 3);
+    uint64_t ft = (uint64_t)(iter / 3) & 1; /* free-threaded every other round */
+    memcpy(x.b + 16, &ft, 8);
     int flips = 1 + iter % 4;
     for (int k = 0; k < flips; k++) {
       seed = seed * 6364136223846793005ull + 1442695040888963407ull;
@@ -822,6 +984,8 @@ Test(debug_offsets, fuzz) {
       cr_assert(L.tstate_native_thread_id + 8 <= L.tstate_size);
       cr_assert(L.frame_owner + 1 <= L.frame_size);
       cr_assert(L.code_firstlineno + 4 <= L.code_size);
+      cr_assert(L.frame_tlbc_index == 0 || L.frame_tlbc_index + 4 <= L.frame_size);
+      cr_assert(L.free_threaded || L.frame_tlbc_index == 0);
     }
   }
   cr_log_info("fuzz: %d of 20000 corrupted tables still validated", ok);

@@ -13,6 +13,9 @@ layout, where datastack_top lies). This script
      3.14+), and
   2. compiles a probe against the same headers (-DPy_BUILD_CORE) that checks
      every parsed field's position with offsetof() and prints the facts,
+     twice: for the default build and with -DPy_GIL_DISABLED for the
+     free-threaded one (same headers, other object and str layouts; the
+     struct itself is the same, its FT-only fields are 0 in a default build),
 
 then writes the C tables. Nothing is typed by hand: a new minor is one more
 include directory on the command line.
@@ -107,6 +110,12 @@ int main(void) {
 #else
   printf("code_tag_mask 0\n");
 #endif
+#if defined(Py_GIL_DISABLED) && PY_VERSION_HEX >= 0x030E0000
+  /* thread-local bytecode: frame->tlbc_index selects co_tlbc->entries[i] */
+  printf("codearray_entries %d\n", (int)offsetof(_PyCodeArray, entries));
+#else
+  printf("codearray_entries 0\n");
+#endif
 """
 
 # Frame owners whose frames are not Python code (shims on the C stack, the
@@ -162,27 +171,38 @@ def describe(inc, chroot):
     if "FRAME_OWNED_BY_GENERATOR" not in owners:
         raise SystemExit("gen-dbg-offsets: no enum _frameowner with FRAME_OWNED_BY_GENERATOR under %s" % inc)
     src = probe_source(sections, owners)
+    outs = [run_probe(src, inc, chroot, hname, extra) for extra in ([], ["-DPy_GIL_DISABLED=1"])]
+    variants = []
+    for out in outs:
+        facts = dict(line.split(" ", 1) for line in out.strip().splitlines())
+        ver = facts.pop("version")
+        variants.append({k: int(v) for k, v in facts.items()})
+    minor = int(ver.split(".")[1])
+    return {"minor": minor, "version": ver, "header": os.path.join(inc, hname), "sections": sections,
+            "facts": variants}
+
+
+def run_probe(src, inc, chroot, hname, extra):
+    """Compile and run the probe against inc with extra cc flags; its output."""
     with tempfile.TemporaryDirectory(dir=os.path.join(chroot, "tmp") if chroot else None) as tmp:
         with open(os.path.join(tmp, "probe.c"), "w") as f:
             f.write(src)
         inner = "/" + os.path.relpath(tmp, chroot) if chroot else tmp
-        cc = ["gcc", "-std=gnu11", "-w", "-I" + inc, "-I" + inc + "/internal",
-              inner + "/probe.c", "-o", inner + "/probe"]
+        cc = ["gcc", "-std=gnu11", "-w"] + extra + ["-I" + inc, "-I" + inc + "/internal",
+              "-I" + inc + "/internal/mimalloc", inner + "/probe.c", "-o", inner + "/probe"]
         run = [inner + "/probe"]
         if chroot:
             cc, run = ["chroot", chroot] + cc, ["chroot", chroot] + run
         r = subprocess.run(cc, capture_output=True, text=True)
         if r.returncode != 0:
-            raise SystemExit("gen-dbg-offsets: the probe does not compile against %s:\n%s" % (inc, r.stderr[-3000:]))
+            raise SystemExit("gen-dbg-offsets: the probe (%s) does not compile against %s:\n%s"
+                             % (" ".join(extra) or "default build", inc, r.stderr[-3000:]))
         r = subprocess.run(run, capture_output=True, text=True)
         if r.returncode != 0:
-            raise SystemExit("gen-dbg-offsets: %s: the parse of %s disagrees with the compiler: %s"
-                             % (inc, hname, r.stdout.strip().splitlines()[-1:]))
-    facts = dict(line.split(" ", 1) for line in r.stdout.strip().splitlines())
-    ver = facts.pop("version")
-    minor = int(ver.split(".")[1])
-    return {"minor": minor, "version": ver, "header": os.path.join(inc, hname), "sections": sections,
-            "facts": {k: int(v) for k, v in facts.items()}}
+            raise SystemExit("gen-dbg-offsets: %s: the parse of %s disagrees with the compiler (%s): %s"
+                             % (inc, hname, " ".join(extra) or "default build",
+                                r.stdout.strip().splitlines()[-1:]))
+        return r.stdout
 
 
 def c_text(descs):
@@ -206,19 +226,23 @@ def c_text(descs):
         out.append("")
     out.append("const struct dbg_desc py_dbg_descs[] = {")
     for d in descs:
-        f = d["facts"]
         out += ["    {.minor = %d," % d["minor"],
                 '     .source = "_Py_DebugOffsets in the target (3.%d description)",' % d["minor"],
                 "     .sections = s3%d," % d["minor"],
                 "     .nsections = %d," % len(d["sections"]),
-                "     .kind_shift = %d," % f["kind_shift"],
-                "     .compact_shift = %d," % f["compact_shift"],
-                "     .ascii_shift = %d," % f["ascii_shift"],
-                "     .compact_extra = %d," % f["compact_extra"],
-                "     .datastack_top_delta = %d," % f["datastack_top_delta"],
-                "     .owner_skip_mask = 0x%xu," % f["owner_skip_mask"],
-                "     .owner_gen_mask = 0x%xu," % f["owner_gen_mask"],
-                "     .code_tag_mask = %d}," % f["code_tag_mask"]]
+                "     .facts = {"]
+        for label, f in zip(("default build", "free-threaded build"), d["facts"]):
+            out += ["         /* %s */" % label,
+                    "         {.kind_shift = %d," % f["kind_shift"],
+                    "          .compact_shift = %d," % f["compact_shift"],
+                    "          .ascii_shift = %d," % f["ascii_shift"],
+                    "          .compact_extra = %d," % f["compact_extra"],
+                    "          .datastack_top_delta = %d," % f["datastack_top_delta"],
+                    "          .owner_skip_mask = 0x%xu," % f["owner_skip_mask"],
+                    "          .owner_gen_mask = 0x%xu," % f["owner_gen_mask"],
+                    "          .code_tag_mask = %d," % f["code_tag_mask"],
+                    "          .codearray_entries = %d}," % f["codearray_entries"]]
+        out += ["     }},"]
     out.append("};")
     out.append("const size_t py_dbg_desc_count = sizeof py_dbg_descs / sizeof py_dbg_descs[0];")
     return "\n".join(out) + "\n"

@@ -44,7 +44,7 @@ if [ $quick -eq 0 ]; then
   # One interpreter of each layout family (frame objects, 3.11, 3.12, and the
   # _Py_DebugOffsets minors) keeps this run's time in bounds; the normal
   # build above ran them all.
-  export PYPROF_TEST_ONLY=pyenv_3_8,debian_3_11,pyenv_3_12,static_3_13,chroot_3_14d,chroot_3_15
+  export PYPROF_TEST_ONLY=pyenv_3_8,debian_3_11,pyenv_3_12,static_3_13,chroot_3_14d,chroot_3_15,ft_3_14t
   python3 tests/integration/interpreters.py --summary
   # The truth suite compares shares within a few points: a sanitizer build
   # samples too slowly for its statistics, so it runs in the normal build

@@ -70,7 +70,9 @@ static const char record_help[] =
     "      --gil            keep only samples of the thread holding the GIL (what\n"
     "                       the interpreter is executing); without it every\n"
     "                       sample still records whether its thread held the GIL,\n"
-    "                       and `pyprof report` shows the GIL share\n"
+    "                       and `pyprof report` shows the GIL share. A free-threaded\n"
+    "                       build (3.13t, 3.14t, ...) has no GIL: --gil then says so\n"
+    "                       and keeps every thread\n"
     "      --python-version X.Y\n"
     "                       use pyprof's built-in layout table for 3.X (3.8-3.12)\n"
     "                       instead of the detected version: for interpreters whose\n"
@@ -491,7 +493,12 @@ int cmd_record(int argc, char **argv) {
   }
 
   int gil_tracked = sampler_gil_tracked(t, &r);
-  if (o.gil && !gil_tracked) {
+  if (o.gil && t->layout.free_threaded) {
+    /* Not an error: a job script's flags should not break on a 3.14t. */
+    fprintf(stderr, "pyprof: --gil: Python %d.%dt is a free-threaded build: it has no GIL, so "
+                    "every thread's samples are kept\n", t->major, t->minor);
+    o.gil = 0;
+  } else if (o.gil && !gil_tracked) {
     fprintf(stderr, "pyprof: --gil: cannot locate the GIL of Python %d.%d in PID %d\n", t->major,
             t->minor, (int)o.pid);
     goto out;

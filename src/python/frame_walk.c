@@ -1,7 +1,8 @@
 /* Walking a CPython interpreter's thread list and each thread's frame chain
  * in remote memory (frame_walk.h), the torn-read checks of a walk made while
  * the thread ran (py_thread_check_*, py_stack_plausible), the GIL holder and
- * the frame windows that let a walk decode frames from local copies. Knows
+ * the frame windows that let a walk decode frames from local copies (and, on
+ * free-threaded 3.14+, the thread's own bytecode copy via tlbc_cache). Knows
  * CPython only through struct py_layout. Must never read unbounded (every
  * walk bounded, cycles detected) and never trust what it reads. */
 #include "pyprof/python/frame_walk.h"
@@ -511,6 +512,12 @@ int64_t frame_instr_offset(const struct py_layout *L, const unsigned char *p, ui
   return off;
 }
 
+uint64_t frame_instr_raw(const struct py_layout *L, const unsigned char *p) {
+  if (L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS)
+    return (uint32_t)ld32(p, L->frame_instr);
+  return ld64(p, L->frame_instr);
+}
+
 int py_stack_plausible(const struct py_layout *L, const struct py_raw_frame *raw, size_t n) {
   for (size_t k = 0; k < n; k++) {
     if (k > 0 && raw[k].offset < 0)
@@ -536,7 +543,8 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
   }
   if (!struct_len_ok(L->frame_size) || !field_ok(L->frame_code, 8, len) ||
       !field_ok(L->frame_previous, 8, len) || !field_ok(L->frame_instr, lasti ? 4 : 8, len) ||
-      (L->frame_owner >= 0 && !field_ok(L->frame_owner, 1, len)))
+      (L->frame_owner >= 0 && !field_ok(L->frame_owner, 1, len)) ||
+      (L->frame_tlbc_index > 0 && !field_ok(L->frame_tlbc_index, 4, len)))
     return PP_ELAYOUT;
   while (frame != 0) {
     const unsigned char *p;
@@ -561,6 +569,16 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
       out[*n].prev = prev;
       out[*n].code = code;
       out[*n].offset = frame_instr_offset(L, p, code);
+      out[*n].instr = frame_instr_raw(L, p);
+      if (L->frame_tlbc_index > 0 && ld32(p, L->frame_tlbc_index) != 0) {
+        /* Free-threaded: this thread runs its own copy of the bytecode. */
+        uint64_t base;
+        rc = tlbc_base(fw ? fw->tlbc : NULL, r, L, code, ld32(p, L->frame_tlbc_index),
+                       out[*n].instr, &base);
+        if (rc < 0)
+          return rc;
+        out[*n].offset = (int64_t)(out[*n].instr - base);
+      }
       out[*n].owner = L->frame_owner >= 0 ? p[L->frame_owner] : PY_OWNER_NONE;
       (*n)++;
     }

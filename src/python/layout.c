@@ -24,7 +24,9 @@
  *    code objects of the code type). A newer minor that inserted fields
  *    fails the size and fingerprint checks and is refused with
  *    PP_EUNSUPPORTED, naming the version;
- *  - free_threaded must be 0 (PP_EUNSUPPORTED: different object headers);
+ *  - free_threaded must be 0 or 1; a free-threaded build (1) takes the
+ *    description's free-threaded facts (str state bits, _PyStackRef tag
+ *    bits, thread-local bytecode) and has no GIL to follow;
  *  - every section size used is in (0, DBG_MAX_*] and every offset read lies
  *    with its full width inside its section's size (PP_ELAYOUT);
  *  - fingerprints that hold for every supported build: PyObject ends right
@@ -70,6 +72,7 @@ struct dbg_ctx {
   const unsigned char *b;     /* borrowed: caller's bytes, len of them */
   size_t len;
   const struct dbg_desc *d;   /* borrowed: static description */
+  const struct dbg_facts *f;  /* borrowed: d's facts for this build kind */
   char *why;                  /* borrowed: caller's reason buffer (may be NULL) */
   size_t whylen;
 };
@@ -227,7 +230,7 @@ static int fill_tstate(const struct dbg_ctx *c, struct py_layout *L) {
    * (the description's fact, from Include/cpython/pystate.h). Only a hint
    * for reading frames in bulk: a wrong value costs speed, not correctness,
    * since frames outside the window are read one by one. */
-  int32_t delta = c->d->datastack_top_delta;
+  int32_t delta = c->f->datastack_top_delta;
   if (rc == 0 && delta >= 8 && L->tstate_datastack_chunk + delta + 8 <= (int64_t)sz) {
     L->tstate_datastack_top = L->tstate_datastack_chunk + delta;
     if (L->tstate_size < L->tstate_datastack_top + 8)
@@ -268,6 +271,32 @@ static int fill_frame_code(const struct dbg_ctx *c, struct py_layout *L) {
   /* co_code_adaptive is an address base, not read: it only has to exist. */
   if (rc == 0)
     rc = dbg_off(c, S, "co_code_adaptive", sz, 1, &L->code_adaptive, NULL);
+  if (rc < 0 || c->f->codearray_entries == 0)
+    return rc;
+  /* Free-threaded 3.14+: a thread may run its own copy of the bytecode
+   * (frame->tlbc_index selects code->co_tlbc->entries[i]). Both offsets are
+   * non-zero in every such build (a frame starts with previous/executable, a
+   * code object with its PyObject header), which py_layout relies on. */
+  if (c->f->codearray_entries < 8 || c->f->codearray_entries > 64) {
+    say(c->why, c->whylen, "3.%d description: implausible _PyCodeArray entries offset %d",
+        c->d->minor, (int)c->f->codearray_entries);
+    return PP_ELAYOUT;
+  }
+  rc = dbg_off(c, S, "co_tlbc", sz, 8, &L->code_tlbc, NULL);
+  if (rc == 0) {
+    uint64_t fsz;
+    rc = dbg_size(c, "interpreter_frame", DBG_MAX_SMALL, &fsz);
+    if (rc == 0)
+      rc = dbg_off(c, "interpreter_frame", "tlbc_index", fsz, 4, &L->frame_tlbc_index,
+                   &L->frame_size);
+  }
+  if (rc == 0 && (L->code_tlbc == 0 || L->frame_tlbc_index == 0)) {
+    say(c->why, c->whylen, "_Py_DebugOffsets: free-threaded build without thread-local "
+        "bytecode offsets (co_tlbc %d, tlbc_index %d)", (int)L->code_tlbc,
+        (int)L->frame_tlbc_index);
+    rc = PP_ELAYOUT;
+  }
+  L->codearray_entries = c->f->codearray_entries;
   return rc;
 }
 
@@ -311,7 +340,7 @@ static int fill_objects(const struct dbg_ctx *c, struct py_layout *L) {
     return PP_ELAYOUT;
   }
   if (ascii < (uint64_t)L->unicode_length + 8 || ascii < (uint64_t)L->unicode_state + 4 ||
-      ascii + (uint64_t)c->d->compact_extra + 8 != usz) {
+      ascii + (uint64_t)c->f->compact_extra + 8 != usz) {
     say(c->why, c->whylen,
         "_Py_DebugOffsets: PyASCIIObject size %" PRIu64 " inconsistent with PyUnicodeObject "
         "size %" PRIu64,
@@ -319,10 +348,10 @@ static int fill_objects(const struct dbg_ctx *c, struct py_layout *L) {
     return PP_ELAYOUT;
   }
   L->unicode_ascii_size = (int32_t)ascii;
-  L->unicode_compact_size = (int32_t)ascii + c->d->compact_extra;
-  L->state_kind_shift = c->d->kind_shift;
-  L->state_compact_shift = c->d->compact_shift;
-  L->state_ascii_shift = c->d->ascii_shift;
+  L->unicode_compact_size = (int32_t)ascii + c->f->compact_extra;
+  L->state_kind_shift = c->f->kind_shift;
+  L->state_compact_shift = c->f->compact_shift;
+  L->state_ascii_shift = c->f->ascii_shift;
   return 0;
 }
 
@@ -361,10 +390,10 @@ int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *o
         "_Py_DebugOffsets layout", micro, version);
     return PP_EUNSUPPORTED;
   }
-  if (free_threaded != 0) {
-    say(why, whylen, "Python 3.%u is a free-threaded (Py_GIL_DISABLED) build, not supported yet",
-        minor);
-    return PP_EUNSUPPORTED;
+  if (free_threaded > 1) {
+    say(why, whylen, "_Py_DebugOffsets: free_threaded = %" PRIu64 " (0 or 1 expected)",
+        free_threaded);
+    return PP_ELAYOUT;
   }
 
   const struct dbg_desc *d = desc_for_minor((int)minor);
@@ -383,16 +412,17 @@ int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *o
   L.major = 3;
   L.minor = (uint8_t)minor;
   L.micro = (uint8_t)micro;
-  L.free_threaded = 0;
+  L.free_threaded = (uint8_t)free_threaded;
   L.source = d->source;
   L.frame_kind = PY_FRAME_INTERP;
   L.linetable_kind = PY_LINETABLE_LOCATIONS;
   L.instr_kind = PY_INSTR_PTR;
-  L.owner_skip_mask = d->owner_skip_mask;
-  L.owner_gen_mask = d->owner_gen_mask;
-  L.code_tag_mask = d->code_tag_mask;
+  const struct dbg_facts *f = &d->facts[free_threaded];
+  L.owner_skip_mask = f->owner_skip_mask;
+  L.owner_gen_mask = f->owner_gen_mask;
+  L.code_tag_mask = f->code_tag_mask;
 
-  struct dbg_ctx c = {.b = b, .len = len, .d = d, .why = why, .whylen = whylen};
+  struct dbg_ctx c = {.b = b, .len = len, .d = d, .f = f, .why = why, .whylen = whylen};
   rc = fill_runtime(&c, &L);
   if (rc == 0)
     rc = fill_interp(&c, &L);
@@ -402,6 +432,11 @@ int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *o
     rc = fill_frame_code(&c, &L);
   if (rc == 0)
     rc = fill_objects(&c, &L);
+  if (rc == 0 && free_threaded) {
+    /* No GIL to pick a thread by (the struct is there, but disabled unless
+     * re-enabled at run time, which pyprof does not follow). */
+    L.interp_gil_ptr = L.gil_locked = L.gil_holder = PYL_NONE;
+  }
   if (rc < 0) {
     if (guessed && rc == PP_ELAYOUT) {
       char detail[160] = "";

@@ -116,6 +116,8 @@ struct sampler {
   int can_stop;                         /* adaptive: threads may be stopped (0 once refused) */
   unsigned stop_refusals;               /* stops refused in a row */
   uint64_t relocations;                 /* with the code cache's epoch: memo validity */
+  struct tlbc_cache *tlbc;              /* owned: free-threaded bytecode copies */
+  uint64_t tlbc_epoch;                  /* code cache epoch the tlbc entries belong to */
   uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
   int gil_known;                        /* this tick's holder was read */
   int64_t t0;
@@ -283,6 +285,14 @@ static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t fra
     stack_plan_windows(plan, th, &fw, s->window, FRAME_WINDOWS_BUF);
   else /* 3.11+: one read of the data-stack chunk serves most frames. */
     frame_windows_init(&fw, s->r, th, s->window, FRAME_WINDOWS_BUF);
+  if (L->frame_tlbc_index > 0) {
+    /* Code objects were dropped: an address may hold another one now. */
+    if (s->tlbc_epoch != code_cache_epoch(s->codes)) {
+      tlbc_cache_clear(s->tlbc);
+      s->tlbc_epoch = code_cache_epoch(s->codes);
+    }
+    fw.tlbc = s->tlbc;
+  }
   int rc = frame_walk(s->r, L, frame, &fw, s->raw, PY_STACK_MAX, n);
   if (rc == 0 && !stopped && !py_stack_plausible(L, s->raw, *n))
     rc = PP_ETORN; /* frames that cannot belong together: two moments mixed */
@@ -569,6 +579,7 @@ static void relocate(struct sampler *s) {
   code_cache_free(s->codes);
   s->codes = NULL;
   code_cache_new(CODE_CACHE_MAX, &s->codes);
+  tlbc_cache_clear(s->tlbc);
   s->ptid_off = -1;
   s->gil_interp = s->gil_state = 0;
   s->gil_loc_ok = 0;
@@ -790,6 +801,9 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   rc = code_cache_new(CODE_CACHE_MAX, &s.codes);
   if (rc < 0)
     goto out;
+  rc = tlbc_cache_new(&s.tlbc);
+  if (rc < 0)
+    goto out;
   rc = proc_thread_states_new(o->pid, &s.states);
   if (rc < 0)
     goto out;
@@ -888,6 +902,7 @@ out:
     free(s.memos[i].ids);
   }
   code_cache_free(s.codes);
+  tlbc_cache_free(s.tlbc);
   proc_thread_states_free(s.states);
   free(s.threads);
   free(s.raw);

@@ -111,7 +111,7 @@ int stack_plan_agrees(const struct stack_plan *p, const struct py_layout *L,
      * before), so its instruction may move; a deeper caller moves only when
      * the frames above it were popped and pushed again (a tight recursion at
      * the same addresses), and then the walk mixes two moments. */
-    if (k > 1 && frame_instr_offset(L, q, f->code) != f->offset)
+    if (k > 1 && frame_instr_raw(L, q) != f->instr)
       return 0;
   }
   return 1;

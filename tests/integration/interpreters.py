@@ -5,7 +5,9 @@ with the reason printed; tools/test.sh provisions what it can (pyenv's come
 with the machine; static 3.9/3.13 are built by tools/build-cpython.sh; the
 Debian sid chroot of tools/provision-chroot.sh holds 3.13-3.15 and their
 debug builds, run through wrappers that enter the chroot: pyprof stays
-outside, as with a container)."""
+outside, as with a container). Free-threaded builds (ft_3_14t) exist only
+when someone built one (configure --disable-gil): PYPROF_FT_PYTHON names it,
+else the usual places are looked at; CI tests it when it is there."""
 import glob
 import os
 
@@ -36,6 +38,11 @@ def candidates():
     for minor in (13, 14, 15):
         for d in ("", "d"):
             c.append((f"chroot_3_{minor}{d}", f"{CHROOT}.bin/python3.{minor}{d}", 3, minor))
+    c.append(("ft_3_14t", os.environ.get("PYPROF_FT_PYTHON") or _first([
+        "/tmp/ft/3.14t/bin/python3.14t",
+        "/tmp/*/3.14t/bin/python3.14t",
+        f"{HOME}/.cache/pyprof-pythons*/3.14t/bin/python3.14t",
+    ], "python3.14t (not found)"), 3, 14))
     c.append(("any_3_14", _first([
         f"{HOME}/.cache/pyprof-pythons*/3.14/bin/python3.14",
         "/tmp/py314*/bin/python3.14",
@@ -46,6 +53,11 @@ def candidates():
 
 
 ONLY = [l for l in os.environ.get("PYPROF_TEST_ONLY", "").split(",") if l]
+
+
+def free_threaded(label):
+    """The candidate is a free-threaded (--disable-gil) build."""
+    return label.startswith("ft_")
 
 
 def selected(label):
@@ -72,7 +84,8 @@ def summary():
         else:
             (have if present(path) else miss).append(label)
     why = {"static": "not built (tools/build-cpython.sh)", "chroot": "no chroot (tools/provision-chroot.sh)",
-           "any": "no 3.14 outside the chroot", "pyenv": "not installed"}
+           "any": "no 3.14 outside the chroot", "pyenv": "not installed",
+           "ft": "no free-threaded build (set PYPROF_FT_PYTHON)"}
     skipped = ", ".join(f"{l} ({why.get(l.split('_')[0], 'missing') if selected(l) else 'not in PYPROF_TEST_ONLY'})"
                         for l in miss)
     return f"interpreters: testing {len(have)}: {', '.join(have)}; skipping {len(miss)}: {skipped or '-'}"

@@ -100,6 +100,28 @@ class Base(unittest.TestCase):
         on = on_stack_counts(folded(o))
         self.assertGreater(on.get("sleeper", 0), 50, f"--idle did not keep the sleeper: {on}")
 
+    def test_thread_lines(self):
+        """Lines of code running in threads other than the main one: on a
+        free-threaded build each thread runs its own copy of the bytecode,
+        whose instruction pointer is not inside the code object."""
+        o = self.record_launch([prog("threads.py"), "2", "gil"], ["-r", "500"])
+        good = bad = 0
+        badlines = {}
+        for st, n in folded(o).items():
+            names = [func(f) for f in st]
+            if not names or names[-1] != "spin" or len(names) < 2:
+                continue
+            want_caller = {"busy_a": 30, "busy_b": 34}.get(names[-2])
+            if frame_line(st[-1]) in (20, 21, 22, 23) and frame_line(st[-2]) == want_caller:
+                good += n
+            else:
+                bad += n
+                key = (frame_line(st[-2]), frame_line(st[-1]))
+                badlines[key] = badlines.get(key, 0) + n
+        self.assertGreater(good + bad, 300, "too few samples in spin()")
+        self.assertLessEqual(bad, 0.02 * (good + bad),
+                             f"samples at lines outside spin's loop or its call: {badlines}")
+
     def test_deep_recursion(self):
         o = self.record_launch([prog("deep.py"), "700", "2"])
         stacks = folded(o)
@@ -198,6 +220,20 @@ class Base(unittest.TestCase):
                         f"inconsistent stacks: {sorted(bad.items(), key=lambda kv: -kv[1])[:5]}")
 
     def test_gil_only(self):
+        if interpreters.free_threaded(self.label):
+            # No GIL: --gil says so and keeps every thread, both busy threads
+            # run at once.
+            o = self.out()
+            r = run([support.PYPROF, "record", "-o", o, "-r", "200", "--gil", "--", self.python,
+                     prog("threads.py"), "2", "gil"])
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            self.assertIn("free-threaded build: it has no GIL", r.stderr.decode())
+            on = on_stack_counts(folded(o))
+            self.assertGreater(on.get("busy_a", 0), 100, f"{on}")
+            self.assertGreater(on.get("busy_b", 0), 100, f"{on}")
+            top = run([support.PYPROF, "report", o]).stdout.decode()
+            self.assertNotIn("GIL: the sampled thread held", top)
+            return
         o = self.record_launch([prog("threads.py"), "2", "gil"], ["-r", "200", "--idle", "--gil"])
         on = on_stack_counts(folded(o))
         total = sum(folded(o).values())

@@ -232,6 +232,23 @@ void ts_with_python(const char *who, int minor, ts_python_check_fn check) {
   check(py, minor);
 }
 
+void ts_with_ft_python(const char *who, ts_python_check_fn check) {
+  char py[512] = "";
+  const char *env = getenv("PYPROF_FT_PYTHON");
+  const char *home = getenv("HOME");
+  char pat[512];
+  snprintf(pat, sizeof pat, "%s/.cache/pyprof-pythons*/3.14t/bin/python3.14t", home ? home : "");
+  if (env && *env && access(env, X_OK) == 0)
+    snprintf(py, sizeof py, "%s", env);
+  else if (!glob_last("/tmp/ft/3.14t/bin/python3.14t", py, sizeof py) &&
+           !glob_last("/tmp/*/3.14t/bin/python3.14t", py, sizeof py) &&
+           !glob_last(pat, py, sizeof py)) {
+    fprintf(stderr, "%s: skipping 3.14t: no free-threaded build (set PYPROF_FT_PYTHON)\n", who);
+    cr_skip_test("no free-threaded 3.14 build (PYPROF_FT_PYTHON, /tmp/*/3.14t, %s)", pat);
+  }
+  check(py, 14);
+}
+
 void ts_with_debian_python(const char *who, ts_python_check_fn check) {
   const char *py = "/usr/bin/python3.11";
   if (access(py, X_OK) != 0) {

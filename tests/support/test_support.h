@@ -71,6 +71,9 @@ typedef void (*ts_python_check_fn)(const char *python, int minor);
 /* check(CPython 3.minor, minor), or the test skipped (and who says so on
  * stderr) when ts_find_python finds none. */
 void ts_with_python(const char *who, int minor, ts_python_check_fn check);
+/* The same for a free-threaded 3.14 build (PYPROF_FT_PYTHON, else
+ * /tmp/ * /3.14t or ~/.cache/pyprof-pythons* /3.14t); skipped when none. */
+void ts_with_ft_python(const char *who, ts_python_check_fn check);
 /* check(Debian's /usr/bin/python3.11, 11), or the test skipped. */
 void ts_with_debian_python(const char *who, ts_python_check_fn check);
 

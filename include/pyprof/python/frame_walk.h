@@ -10,6 +10,7 @@
 
 #include "pyprof/proc/reader.h"
 #include "pyprof/python/layout.h"
+#include "pyprof/python/tlbc_cache.h"
 
 #define PY_INTERPRETERS_MAX 64  /* sub-interpreters walked */
 #define PY_THREADS_MAX 4096     /* thread states per walk */
@@ -31,6 +32,7 @@ struct py_raw_frame {
   uint64_t prev;   /* the frame's previous (caller) pointer as read */
   uint64_t code;   /* remote code object address */
   int64_t offset;  /* byte offset of the current instruction, negative if not started */
+  uint64_t instr;  /* the frame's instruction field as read (frame_instr_raw) */
   uint8_t owner;   /* 3.11+: the frame's owner as read (PY_OWNER_NONE before 3.11) */
 };
 #define PY_OWNER_NONE 0xffu
@@ -39,6 +41,10 @@ struct py_raw_frame {
  * object code (tag bits cleared): what frame_walk puts in offset. p holds
  * L->frame_size bytes. */
 int64_t frame_instr_offset(const struct py_layout *L, const unsigned char *p, uint64_t code);
+/* The instruction field of the frame copied at p as stored (f_lasti, or the
+ * instruction pointer): equal values mean the frame has not moved, whichever
+ * copy of its bytecode it runs. */
+uint64_t frame_instr_raw(const struct py_layout *L, const unsigned char *p);
 
 /* 1 when raw[0..n) (leaf first, a walk made while the thread ran) can be a
  * stack the thread had: every caller frame (all but the leaf) has started
@@ -78,6 +84,8 @@ struct frame_windows {
   size_t hint;        /* window of the last hit: tried first */
   size_t nextra;      /* frames found outside that chunk, as merged ranges */
   int extra_lost;     /* more of them than extra[] holds */
+  struct tlbc_cache *tlbc; /* borrowed, may be NULL: free-threaded 3.14+ bytecode copies
+                              (cleared by frame_windows_init/empty: set it after) */
   struct frame_range extra[FRAME_EXTRA_MAX];
   struct {
     uint64_t addr;          /* remote address of the first byte copied */

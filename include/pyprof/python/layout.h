@@ -45,7 +45,7 @@ enum py_instr_kind {
 struct py_layout {
   /* Version the table describes: major, minor (micro 0 when from a generic table). */
   uint8_t major, minor, micro;
-  uint8_t free_threaded; /* 1: Py_GIL_DISABLED build (refused for now) */
+  uint8_t free_threaded; /* 1: Py_GIL_DISABLED build (3.13+, from _Py_DebugOffsets) */
   const char *source;    /* borrowed static text: where the table came from */
 
   enum py_frame_kind frame_kind;
@@ -99,6 +99,15 @@ struct py_layout {
   int32_t code_linetable;   /* PyObject *co_lnotab (3.8-3.9) / co_linetable (bytes) */
   int32_t code_adaptive;    /* 3.11+: offset of co_code_adaptive (first code unit) */
 
+  /* Free-threaded 3.14+: thread-local bytecode. A frame whose int32
+   * tlbc_index is i > 0 runs the copy code->co_tlbc->entries[i] (a
+   * _PyCodeArray: Py_ssize_t size, then char *entries[]), not
+   * co_code_adaptive. All three are 0 when the build has none: none of them
+   * can be 0 in a build that has them. */
+  int32_t frame_tlbc_index;  /* int32 tlbc_index in the frame */
+  int32_t code_tlbc;         /* _PyCodeArray *co_tlbc in the code object */
+  int32_t codearray_entries; /* offset of entries[] in _PyCodeArray */
+
   /* PyObject / PyVarObject / PyBytesObject */
   int32_t ob_type;       /* PyTypeObject *ob_type */
   int32_t var_ob_size;   /* Py_ssize_t ob_size */
@@ -133,13 +142,15 @@ extern const size_t py_layout_crosscheck_count;
 /* Fill *out from the raw bytes of a target's _Py_DebugOffsets (found at the
  * start of _PyRuntime on 3.13+). The bytes are untrusted: cookie, version and
  * every offset/size are validated. PP_ELAYOUT with a reason in why (may be
- * NULL, whylen bytes) when they do not validate, PP_EUNSUPPORTED for a free-
- * threaded build, a version without a known _Py_DebugOffsets layout (not 3.x,
+ * NULL, whylen bytes) when they do not validate, PP_EUNSUPPORTED for a
+ * version without a known _Py_DebugOffsets layout (not 3.x,
  * 3.x < 13, 3.13 before rc2, or a newer minor whose table does not match the
  * newest known layout), PP_EINVAL when len is shorter than the layout.
  * On 0, why is empty or holds a warning to show the user (a minor newer than
  * pyprof knows that still validated, or a pre-release). *out is written only
- * on success. */
+ * on success. Free-threaded builds (free_threaded = 1) are described too:
+ * their layout has free_threaded set, no GIL, and thread-local bytecode
+ * offsets on 3.14+. */
 int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *out,
                               char *why, size_t whylen);
 
