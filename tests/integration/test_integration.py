@@ -331,6 +331,27 @@ class Embedded(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr.decode())
         self.check(self.o)
 
+    def test_pie_and_non_pie(self):
+        """What the 3.15 runs cover: Debian's python3.15 and python3.15d are
+        non-PIE executables (ELF type EXEC, the runtime at a fixed address;
+        their tests are Py_chroot_3_15*), this embedding program is a PIE
+        (type DYN) whose runtime is in libpython3.15.so. Both must profile."""
+        def elf_type(path):
+            with open(path, "rb") as f:
+                head = f.read(18)
+            self.assertEqual(head[:4], b"\x7fELF", path)
+            return int.from_bytes(head[16:18], "little")  # e_type: 2 EXEC, 3 DYN
+        self.assertEqual(elf_type(os.path.join(self.root, "usr/bin/python3.15")), 2)
+        self.assertEqual(elf_type(os.path.join(self.root, "usr/bin/python3.15d")), 2)
+        self.assertEqual(elf_type(self.exe), 3)
+        for exe in (os.path.join("/usr/bin/python3.15"), self.exe):
+            o = os.path.join(self.tmp, "pie.pyprof")
+            r = run([support.PYPROF, "record", "-q", "-r", "1k", "-o", o, "--", "chroot", self.root,
+                     exe, prog("split.py"), "2"])
+            self.assertEqual(r.returncode, 0, f"{exe}: {r.stderr.decode()}")
+            leaves = leaf_counts(folded(o))
+            self.assertGreater(leaves.get("heavy", 0) + leaves.get("light", 0), 300, f"{exe}: {leaves}")
+
 
 class Lifecycle(unittest.TestCase):
     """Signals, exits and errors: on Debian's python3.11 (always present)."""
