@@ -1182,8 +1182,15 @@ CHROOT_PY315 = os.path.join(os.environ.get("PYPROF_CHROOT", os.path.join(HOME, "
 def cpython_sampler(pid, rate, dur, out):
     """`python3.15 -m profiling.sampling attach` (in the sid chroot, like the
     target): its CPU (rusage) and the samples in its collapsed output."""
+    # Its -d takes whole seconds (a one-sample attach is -r 1 -d 1: it sleeps
+    # most of that second, so its CPU is still the start-up's).
+    secs = str(max(1, int(round(dur))))
+    try:
+        os.unlink(out)  # never count a previous run's file
+    except OSError:
+        pass
     p = track(subprocess.Popen([CHROOT_PY315, "-m", "profiling.sampling", "attach", "-r", str(rate),
-                                "-d", str(dur), "--collapsed", "-o", out, str(pid)],
+                                "-d", secs, "--collapsed", "-o", out, str(pid)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
     try:
         _, ru, _ = reap(p, dur + 120)
@@ -1192,7 +1199,7 @@ def cpython_sampler(pid, rate, dur, out):
     err = p.stderr.read()
     n = 0
     try:
-        with open(out) as f:
+        with open(out, errors="replace") as f:
             for line in f:
                 _, _, c = line.rstrip("\n").rpartition(" ")
                 if c.isdigit():
@@ -1227,7 +1234,7 @@ def sec_cpython(cfg, out, res, tmp):
         for _ in range(3):  # what a one-sample attach costs each: subtracted for 'steady'
             startup["pyprof"].append(record_attach(cfg.pyprof, tgt.pid, 1, 0.001,
                                                    os.path.join(tmp, "s9.out"), tmp)["cpu_s"])
-            startup["cpython"].append(cpython_sampler(tgt.pid, 1, 0.01,
+            startup["cpython"].append(cpython_sampler(tgt.pid, 1, 1,
                                                       os.path.join(tmp, "s9.out"))["cpu_s"])
         for rep in range(reps):
             for rate in rates:

@@ -8,6 +8,7 @@
 #include "pyprof/python/code_cache.h"
 #include "pyprof/python/linetable.h"
 #include "pyprof/python/pystr.h"
+#include "pyprof/python/thread_names.h"
 #include "pyprof/sampler/stack_plan.h"
 
 /* ---- layouts ------------------------------------------------------------ */
@@ -365,6 +366,19 @@ void fuzz_sample(const struct mem_reader *r, const struct py_layout *L,
   }
   reread(r, L, h, n, holder, st->gil_rc == 0);
 
+  /* Thread names over the same memory: whatever the image holds, bounded
+   * and only known error codes (sys.modules, dicts, instance attributes). */
+  {
+    static struct py_thread_name names[8];
+    struct py_thread_names_cache nc = {0};
+    size_t nn = 0;
+    rc = py_thread_names_read(r, L, threads[0].interp, &nc, names, 8, &nn);
+    if (rc != PP_EUNSUPPORTED)
+      fuzz_expect_rc(rc, walk_errors, NWALK_ERRORS);
+    FUZZ_FAIL_IF(nn > 8);
+    for (size_t i = 0; i < nn; i++)
+      FUZZ_FAIL_IF(strnlen(names[i].name, PY_THREAD_NAME_MAX) >= PY_THREAD_NAME_MAX);
+  }
   struct code_cache *cache = NULL; /* owned: freed below */
   FUZZ_FAIL_IF(code_cache_new(1 + (size_t)(h->flags >> 4) * 4, &cache) < 0);
   struct tlbc_cache *tlbc = NULL; /* owned: freed below (free-threaded bytecode copies) */

@@ -76,7 +76,37 @@ def wanted_addresses():
         out += [id(c), id(c.co_name), id(c.co_filename), id(linetable(c))]
         if sys.version_info >= (3, 11):
             out.append(id(c.co_qualname))
+    # what thread names are read through (threading._active)
+    out += [id(sys.modules), id(threading), id(vars(threading)), id(threading._active)]
+    for k in list(sys.modules):
+        out.append(id(k))
+    for th in threading.enumerate():
+        out += [id(th), id(th._name), id(type(th))]
     return out
+
+
+def resident(lo, hi):
+    """The runs of pages of [lo, hi) that are in memory (/proc/self/pagemap,
+    bit 63), or None when pagemap cannot be read."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    try:
+        with open("/proc/self/pagemap", "rb") as pm:
+            pm.seek(lo // page * 8)
+            raw = pm.read((hi - lo) // page * 8)
+    except OSError:
+        return None
+    runs, start = [], None
+    for i in range(len(raw) // 8):
+        present = raw[i * 8 + 7] & 0x80
+        a = lo + i * page
+        if present and start is None:
+            start = a
+        elif not present and start is not None:
+            runs.append((start, a))
+            start = None
+    if start is not None:
+        runs.append((start, lo + len(raw) // 8 * page))
+    return runs
 
 
 def rw_mappings(want=()):
@@ -91,7 +121,9 @@ def rw_mappings(want=()):
             if hi - lo <= BIG:
                 out.append((lo, hi - lo))
                 continue
-            spans = sorted((max(lo, a - AROUND), min(hi, a + AROUND)) for a in want if lo <= a < hi)
+            spans = resident(lo, hi)
+            if spans is None:
+                spans = sorted((max(lo, a - AROUND), min(hi, a + AROUND)) for a in want if lo <= a < hi)
             merged = []
             for a, b in spans:
                 if merged and a <= merged[-1][1]:
@@ -162,13 +194,14 @@ def snapshot_mode(path):
         ready.set()
         stop.wait()
 
-    t = threading.Thread(target=parked)
+    t = threading.Thread(target=parked, name="parked \u00e9t\u00e9 \u8a08")
     t.start()
     ready.wait()
     interp = api.PyInterpreterState_Head()
     lines.append("interp %d %d" % (interp, api.PyInterpreterState_ThreadHead(interp)))
     for th in threading.enumerate():
-        lines.append("thread %d %d" % (th.ident, getattr(th, "native_id", 0) or 0))
+        lines.append("thread %d %d %s" % (th.ident, getattr(th, "native_id", 0) or 0,
+                                          th.name.encode().hex()))
     f(path, lines)
     stop.set()
     t.join()

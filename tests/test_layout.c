@@ -27,6 +27,7 @@
 #include "pyprof/python/layout.h"
 #include "pyprof/python/frame_walk.h"
 #include "pyprof/python/pystr.h"
+#include "pyprof/python/thread_names.h"
 #include "pyprof/python/tlbc_cache.h"
 #include "pyprof/sampler/stack_plan.h"
 #include "test_support.h"
@@ -47,6 +48,7 @@ struct dump {
   int major, minor, micro;
   uint64_t hexversion, runtime, interp, threads_head, tstate, ident, native;
   uint64_t threads[MAXN][2];
+  char tnames[MAXN][128]; /* threading's name of threads[i] */
   size_t nthreads;
   uint64_t stack[MAXN];
   size_t nstack;
@@ -81,6 +83,9 @@ static void parse_line(struct dump *d, char *line) {
   } else if (!strcmp(kw, "thread") && d->nthreads < MAXN) {
     d->threads[d->nthreads][0] = U(0);
     d->threads[d->nthreads][1] = U(1);
+    size_t nb = ts_unhex(a[2] ? a[2] : "-", (uint8_t *)d->tnames[d->nthreads],
+                         sizeof d->tnames[0] - 1);
+    d->tnames[d->nthreads][nb] = 0;
     d->nthreads++;
   } else if (!strcmp(kw, "stack")) {
     for (int i = 0; i < 10 && a[i] && d->nstack < MAXN; i++)
@@ -349,6 +354,33 @@ static void check_plan(const struct mem_reader *r, const struct py_layout *L, co
   free(arena);
 }
 
+/* threading's names, read from the snapshot as the sampler reads them. */
+static void check_thread_names(const struct mem_reader *r, const struct py_layout *L,
+                               const struct dump *d) {
+  struct py_thread_name names[MAXN];
+  struct py_thread_names_cache cache = {0};
+  size_t n = 0;
+  cr_assert(py_thread_names_supported(L), "3.%d: no object-model data", L->minor);
+  int rc = py_thread_names_read(r, L, d->interp, &cache, names, MAXN, &n);
+  cr_assert_eq(rc, 0, "3.%d: thread names: %s", L->minor, pp_errname(rc));
+  cr_expect_eq(n, d->nthreads, "%zu names, %zu threads", n, d->nthreads);
+  for (size_t i = 0; i < d->nthreads; i++) {
+    size_t j;
+    for (j = 0; j < n && names[j].ident != d->threads[i][0]; j++)
+      ;
+    cr_assert(j < n, "no name for thread %llu", (unsigned long long)d->threads[i][0]);
+    cr_expect_str_eq(names[j].name, d->tnames[i]);
+  }
+  /* the cached dict serves the next read */
+  cr_expect(cache.active != 0);
+  size_t n2 = 0;
+  cr_expect_eq(py_thread_names_read(r, L, d->interp, &cache, names, MAXN, &n2), 0);
+  cr_expect_eq(n2, n);
+  /* a cap smaller than the threads: bounded */
+  cr_expect_eq(py_thread_names_read(r, L, d->interp, &cache, names, 1, &n2), 0);
+  cr_expect_eq(n2, 1);
+}
+
 static void check_interpreter(const char *python, int want_minor) {
   struct dump *d = calloc(1, sizeof *d); /* owned */
   struct mem_reader r;
@@ -472,6 +504,8 @@ static void check_interpreter(const char *python, int want_minor) {
   }
   uint64_t got[64];
   size_t ngot = 0, skipped = 0;
+  uint8_t last_owner = PY_OWNER_NONE;
+  uint64_t first_fp = fp;
   for (int depth = 0; fp && depth < 64; depth++) {
     uint64_t code = 0, prev = 0;
     uint8_t owner = 0;
@@ -483,6 +517,7 @@ static void check_interpreter(const char *python, int want_minor) {
     if (L.frame_owner >= 0) {
       cr_assert(buf_u8(buf, n, L.frame_owner, &owner));
       cr_assert(owner < 8, "frame owner %u", owner);
+      last_owner = owner;
       if (L.owner_skip_mask & (1u << owner)) {
         skipped++;
         fp = prev;
@@ -503,6 +538,25 @@ static void check_interpreter(const char *python, int want_minor) {
     fp = prev;
   }
   cr_log_info("3.%d: %zu frames, %zu skipped by owner", d->minor, ngot, skipped);
+  /* The chain ends at the entry shim of the thread's first call (3.13+),
+   * and frame_walk reports that owner. */
+  cr_expect(py_chain_end_plausible(&L, last_owner), "3.%d: chain ends at a frame owned by %u",
+            d->minor, last_owner);
+  cr_expect(L.minor < 13 || L.owner_end_mask != 0);
+  {
+    static unsigned char wbuf[FRAME_WINDOWS_BUF];
+    struct frame_windows fw;
+    struct py_raw_frame raw[64];
+    size_t nw = 0;
+    struct py_thread th = {.tstate = d->tstate, .frame = first_fp};
+    frame_windows_init(&fw, &r, &th, wbuf, sizeof wbuf);
+    cr_assert_eq(frame_walk(&r, &L, first_fp, &fw, raw, 64, &nw), 0);
+    cr_expect_eq(nw, ngot);
+    cr_expect_eq(fw.end_owner, last_owner);
+    /* a chain cut short (its last frame a Python frame) is caught */
+    if (L.owner_end_mask)
+      cr_expect(!py_chain_end_plausible(&L, raw[0].owner));
+  }
   cr_assert_eq(ngot, d->nstack, "%zu frames walked, %zu expected", ngot, d->nstack);
   for (size_t i = 0; i < ngot; i++)
     cr_expect_eq(got[i], d->stack[i], "frame %zu: code 0x%llx, expected 0x%llx", i,
@@ -519,6 +573,7 @@ static void check_interpreter(const char *python, int want_minor) {
   }
   cr_expect_eq(d->ncodes, 6);
   check_plan(&r, &L, d);
+  check_thread_names(&r, &L, d);
   mem_image_free(img);
   free(d);
 }

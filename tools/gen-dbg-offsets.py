@@ -123,6 +123,10 @@ int main(void) {
 # enumerators the version's enum _frameowner has.
 SKIP_OWNERS = ("FRAME_OWNED_BY_CSTACK", "FRAME_OWNED_BY_INTERPRETER")
 GEN_OWNERS = ("FRAME_OWNED_BY_GENERATOR",)
+# The frame a thread's chain ends at: the thread's base frame, owned by the
+# interpreter (3.14+), else the entry shim _PyEval_EvalFrameDefault puts on
+# the C stack (3.13), whose previous is NULL for a thread's first call.
+END_OWNERS = ("FRAME_OWNED_BY_INTERPRETER", "FRAME_OWNED_BY_CSTACK")
 
 
 def probe_source(sections, owners):
@@ -131,6 +135,8 @@ def probe_source(sections, owners):
     gen = " | ".join("(1u << %s)" % o for o in GEN_OWNERS if o in owners) or "0u"
     lines.append('  printf("owner_skip_mask %%u\\n", %s);' % skip)
     lines.append('  printf("owner_gen_mask %%u\\n", %s);' % gen)
+    end = next(("(1u << %s)" % o for o in END_OWNERS if o in owners), "0u")
+    lines.append('  printf("owner_end_mask %%u\\n", %s);' % end)
     slot = 0
     for name, fields in sections:
         for f in fields:
@@ -240,6 +246,7 @@ def c_text(descs):
                     "          .datastack_top_delta = %d," % f["datastack_top_delta"],
                     "          .owner_skip_mask = 0x%xu," % f["owner_skip_mask"],
                     "          .owner_gen_mask = 0x%xu," % f["owner_gen_mask"],
+                    "          .owner_end_mask = 0x%xu," % f["owner_end_mask"],
                     "          .code_tag_mask = %d," % f["code_tag_mask"],
                     "          .codearray_entries = %d}," % f["codearray_entries"]]
         out += ["     }},"]

@@ -528,6 +528,12 @@ int py_stack_plausible(const struct py_layout *L, const struct py_raw_frame *raw
   return 1;
 }
 
+int py_chain_end_plausible(const struct py_layout *L, uint8_t end_owner) {
+  if (L->owner_end_mask == 0)
+    return 1;
+  return end_owner < 32 && ((L->owner_end_mask >> end_owner) & 1u);
+}
+
 int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t frame,
                struct frame_windows *fw, struct py_raw_frame *out, size_t cap, size_t *n) {
   unsigned char buf[STRUCT_BUF_MAX];
@@ -537,9 +543,11 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
   size_t walked = 0;
   int lasti = L->instr_kind == PY_INSTR_LASTI_BYTES || L->instr_kind == PY_INSTR_LASTI_UNITS;
   *n = 0;
+  uint8_t last_owner = PY_OWNER_NONE;
   if (fw) {
     fw->nextra = 0;
     fw->extra_lost = 0;
+    fw->end_owner = PY_OWNER_NONE;
   }
   if (!struct_len_ok(L->frame_size) || !field_ok(L->frame_code, 8, len) ||
       !field_ok(L->frame_previous, 8, len) || !field_ok(L->frame_instr, lasti ? 4 : 8, len) ||
@@ -561,6 +569,7 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
       if (owner >= 32)
         return PP_ELAYOUT;
       skip = (L->owner_skip_mask >> owner) & 1u;
+      last_owner = owner;
     }
     if (!skip) {
       if (code == 0)
@@ -591,5 +600,7 @@ int frame_walk(const struct mem_reader *r, const struct py_layout *L, uint64_t f
     }
     frame = prev;
   }
+  if (fw)
+    fw->end_owner = last_owner;
   return 0;
 }

@@ -188,6 +188,9 @@ static int fill_interp(const struct dbg_ctx *c, struct py_layout *L) {
     rc = dbg_off(c, S, "threads_head", sz, 8, &L->interp_threads_head, &L->interp_size);
   if (rc == 0)
     rc = dbg_off(c, S, "ceval_gil", sz, 8, &L->interp_gil_ptr, &L->interp_size);
+  /* Read on its own (thread names), not with the interpreter's fields. */
+  if (rc == 0)
+    rc = dbg_off(c, S, "imports_modules", sz, 8, &L->interp_modules, NULL);
   /* The embedded _gil (interp->_gil) gives the offsets inside struct
    * _gil_runtime_state; interp->ceval.gil points at the one in use. */
   if (rc == 0)
@@ -420,6 +423,7 @@ int layout_from_debug_offsets(const void *bytes, size_t len, struct py_layout *o
   const struct dbg_facts *f = &d->facts[free_threaded];
   L.owner_skip_mask = f->owner_skip_mask;
   L.owner_gen_mask = f->owner_gen_mask;
+  L.owner_end_mask = f->owner_end_mask;
   L.code_tag_mask = f->code_tag_mask;
 
   struct dbg_ctx c = {.b = b, .len = len, .d = d, .f = f, .why = why, .whylen = whylen};

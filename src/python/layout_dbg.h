@@ -24,6 +24,8 @@ struct dbg_facts {
   int32_t datastack_top_delta; /* PyThreadState: datastack_top - datastack_chunk */
   uint32_t owner_skip_mask;    /* 1 << FRAME_OWNED_BY_CSTACK / _INTERPRETER: not Python code */
   uint32_t owner_gen_mask;     /* 1 << FRAME_OWNED_BY_GENERATOR */
+  uint32_t owner_end_mask;     /* 1 << the owner of the frame a thread's chain ends at (the
+                                  C-to-Python entry shim: _INTERPRETER 3.14+, _CSTACK 3.13) */
   uint64_t code_tag_mask;      /* _PyStackRef Py_TAG_BITS of f_executable (3.14+), else 0 */
   int32_t codearray_entries;   /* free-threaded 3.14+: offsetof(_PyCodeArray, entries); 0
                                   when the build has no thread-local bytecode */

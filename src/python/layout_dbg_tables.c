@@ -143,6 +143,7 @@ const struct dbg_desc py_dbg_descs[] = {
           .datastack_top_delta = 8,
           .owner_skip_mask = 0x8u,
           .owner_gen_mask = 0x2u,
+          .owner_end_mask = 0x8u,
           .code_tag_mask = 0,
           .codearray_entries = 0},
          /* free-threaded build */
@@ -153,6 +154,7 @@ const struct dbg_desc py_dbg_descs[] = {
           .datastack_top_delta = 8,
           .owner_skip_mask = 0x8u,
           .owner_gen_mask = 0x2u,
+          .owner_end_mask = 0x8u,
           .code_tag_mask = 0,
           .codearray_entries = 0},
      }},
@@ -169,6 +171,7 @@ const struct dbg_desc py_dbg_descs[] = {
           .datastack_top_delta = 8,
           .owner_skip_mask = 0x18u,
           .owner_gen_mask = 0x2u,
+          .owner_end_mask = 0x8u,
           .code_tag_mask = 3,
           .codearray_entries = 0},
          /* free-threaded build */
@@ -179,6 +182,7 @@ const struct dbg_desc py_dbg_descs[] = {
           .datastack_top_delta = 8,
           .owner_skip_mask = 0x18u,
           .owner_gen_mask = 0x2u,
+          .owner_end_mask = 0x8u,
           .code_tag_mask = 1,
           .codearray_entries = 8},
      }},
@@ -195,6 +199,7 @@ const struct dbg_desc py_dbg_descs[] = {
           .datastack_top_delta = 8,
           .owner_skip_mask = 0x8u,
           .owner_gen_mask = 0x2u,
+          .owner_end_mask = 0x8u,
           .code_tag_mask = 3,
           .codearray_entries = 0},
          /* free-threaded build */
@@ -205,6 +210,7 @@ const struct dbg_desc py_dbg_descs[] = {
           .datastack_top_delta = 8,
           .owner_skip_mask = 0x8u,
           .owner_gen_mask = 0x2u,
+          .owner_end_mask = 0x8u,
           .code_tag_mask = 3,
           .codearray_entries = 8},
      }},

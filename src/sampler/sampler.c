@@ -22,6 +22,7 @@
 #include "pyprof/python/code_cache.h"
 #include "pyprof/python/frame_walk.h"
 #include "pyprof/sampler/stack_plan.h"
+#include "pyprof/sampler/thread_naming.h"
 
 #define FLUSH_EVERY_NS 100000000LL  /* a kill -9 loses at most ~100 ms */
 #define CATCHUP_MAX_NS 10000000LL   /* ticks later than this are dropped, not caught up */
@@ -117,6 +118,7 @@ struct sampler {
   unsigned stop_refusals;               /* stops refused in a row */
   uint64_t relocations;                 /* with the code cache's epoch: memo validity */
   struct tlbc_cache *tlbc;              /* owned: free-threaded bytecode copies */
+  struct thread_naming *naming;         /* owned: Python thread names into the record */
   uint64_t tlbc_epoch;                  /* code cache epoch the tlbc entries belong to */
   uint64_t gil_holder;                  /* this tick's GIL holder (tstate), 0 if none */
   int gil_known;                        /* this tick's holder was read */
@@ -149,6 +151,12 @@ static void note_thread(struct sampler *s, uint32_t tid) {
   s->seen_tids[i] = tid;
   s->nseen++;
   s->st->threads_seen++;
+  thread_naming_saw(s->naming);
+  const char *pyname = thread_naming_name(s->naming, tid);
+  if (pyname) { /* Python named it before its first sample */
+    record_writer_thread(s->w, tid, pyname);
+    return;
+  }
   char path[80], name[64] = "";
   snprintf(path, sizeof path, "/proc/%d/task/%u/comm", (int)s->o->pid, tid);
   FILE *f = fopen(path, "re");
@@ -294,8 +302,10 @@ static int walk_once(struct sampler *s, const struct py_thread *th, uint64_t fra
     fw.tlbc = s->tlbc;
   }
   int rc = frame_walk(s->r, L, frame, &fw, s->raw, PY_STACK_MAX, n);
-  if (rc == 0 && !stopped && !py_stack_plausible(L, s->raw, *n))
-    rc = PP_ETORN; /* frames that cannot belong together: two moments mixed */
+  if (rc == 0 && !stopped &&
+      (!py_stack_plausible(L, s->raw, *n) || !py_chain_end_plausible(L, fw.end_owner)))
+    rc = PP_ETORN; /* frames that cannot belong together (two moments mixed), or a chain
+                      cut short by a link that changed under the walk */
   if (rc < 0)
     goto out;
   int untorn = stopped || (planned && stack_plan_untorn(plan, L, th, frame, &fw, s->raw, *n));
@@ -777,6 +787,11 @@ static int sampler_tick(struct sampler *s, int64_t now) {
     if (rc < 0)
       return rc;
   }
+  {
+    int nrc = thread_naming_update(s->naming, s->r, &s->t->layout, s->threads, n, now, s->w);
+    if (nrc < 0)
+      return nrc;
+  }
   return 0;
 }
 
@@ -802,6 +817,9 @@ int sampler_run(const struct sampler_opts *o, const struct py_target *t,
   if (rc < 0)
     goto out;
   rc = tlbc_cache_new(&s.tlbc);
+  if (rc < 0)
+    goto out;
+  rc = thread_naming_new(&s.naming);
   if (rc < 0)
     goto out;
   rc = proc_thread_states_new(o->pid, &s.states);
@@ -903,6 +921,7 @@ out:
   }
   code_cache_free(s.codes);
   tlbc_cache_free(s.tlbc);
+  thread_naming_free(s.naming);
   proc_thread_states_free(s.states);
   free(s.threads);
   free(s.raw);

@@ -4,6 +4,7 @@ truth, in launch and attach mode, on every interpreter present.
 Run: python3 tests/integration/test_integration.py --pyprof build/pyprof [-v]
 Each interpreter is its own TestCase class (e.g. Py_debian_3_11); a missing
 interpreter's tests are skipped with the reason."""
+import json
 import os
 import pwd
 import re
@@ -121,6 +122,40 @@ class Base(unittest.TestCase):
         self.assertGreater(good + bad, 300, "too few samples in spin()")
         self.assertLessEqual(bad, 0.02 * (good + bad),
                              f"samples at lines outside spin's loop or its call: {badlines}")
+
+    def test_thread_names(self):
+        """The Python-level names (threading.Thread(name=...), a renamed main
+        thread), whole, in every output that names threads; not the OS name
+        (python3.X for every thread before 3.14, 15 bytes of it after)."""
+        want = {"Driver", "numerics-worker-0 \u00fcn\u00efc\u00f8de \u8a08\u7b97",
+                "numerics-worker-1 \u00fcn\u00efc\u00f8de \u8a08\u7b97"}
+        for mode in ("launch", "attach"):
+            if mode == "launch":
+                o = self.record_launch([prog("thread_names.py"), "2"], ["-r", "200"])
+            else:
+                o = self.record_attach([prog("thread_names.py"), "6"], 2, ["-r", "200"])
+            r = run([support.PYPROF, "report", "-f", "folded", "--threads", o])
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            roots = {}
+            for line in r.stdout.decode().splitlines():
+                root = line.split(";", 1)[0]
+                name = re.sub(r" \(tid \d+\)$", "", root)
+                roots[name] = roots.get(name, 0) + int(line.rsplit(" ", 1)[1])
+            self.assertEqual(set(roots), want, f"{mode}: thread names {roots}")
+            self.assertTrue(all(n > 20 for n in roots.values()), f"{mode}: {roots}")
+            sp = os.path.join(self.tmp, "t.json")
+            r = run([support.PYPROF, "report", "-f", "speedscope", "-o", sp, o])
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            with open(sp, encoding="utf-8") as f:
+                names = {re.sub(r" \(tid \d+\)$", "", p["name"]) for p in json.load(f)["profiles"]}
+            self.assertEqual(names, want, f"{mode}: speedscope profiles")
+            fg = os.path.join(self.tmp, "t.html")
+            r = run([support.PYPROF, "report", "-f", "flamegraph", "--threads", "-o", fg, o])
+            self.assertEqual(r.returncode, 0, r.stderr.decode())
+            with open(fg, encoding="utf-8") as f:
+                page = f.read()
+            for n in want:
+                self.assertIn(json.dumps(n, ensure_ascii=False)[1:-1].split(" ")[0], page)
 
     def test_deep_recursion(self):
         o = self.record_launch([prog("deep.py"), "700", "2"])

@@ -55,6 +55,12 @@ uint64_t frame_instr_raw(const struct py_layout *L, const unsigned char *p);
  * moments. Used for walks of running threads only: a stopped read is what
  * the thread had, whatever it looks like. */
 int py_stack_plausible(const struct py_layout *L, const struct py_raw_frame *raw, size_t n);
+/* 1 when a walk that ended at a frame owned by end_owner (frame_windows'
+ * end_owner) ends where a thread's chain ends (3.13+: the entry shim of its
+ * first call into Python, whose previous is NULL); a running read that ends
+ * elsewhere followed a link that changed under it and shows a stack cut
+ * short. Always 1 where the layout has no such rule. */
+int py_chain_end_plausible(const struct py_layout *L, uint8_t end_owner);
 
 /* Local copies of stretches of remote memory (a thread's data-stack
  * chunks): frames that lie inside one are decoded from it instead of being
@@ -86,6 +92,8 @@ struct frame_windows {
   int extra_lost;     /* more of them than extra[] holds */
   struct tlbc_cache *tlbc; /* borrowed, may be NULL: free-threaded 3.14+ bytecode copies
                               (cleared by frame_windows_init/empty: set it after) */
+  uint8_t end_owner;       /* set by frame_walk: owner of the last frame of the chain
+                              (PY_OWNER_NONE when the version has none or the walk failed) */
   struct frame_range extra[FRAME_EXTRA_MAX];
   struct {
     uint64_t addr;          /* remote address of the first byte copied */

@@ -66,6 +66,8 @@ struct py_layout {
   int32_t interp_gil_ptr;    /* 3.12+: struct _gil_runtime_state *ceval.gil; else PYL_NONE */
   int32_t gil_locked;        /* 3.12+: offset of locked in _gil_runtime_state */
   int32_t gil_holder;        /* 3.12+: offset of last_holder in _gil_runtime_state */
+  int32_t interp_modules;    /* 3.13+: sys.modules (imports.modules), from _Py_DebugOffsets;
+                                0 in the built-in tables (thread_names has its own data) */
 
   /* PyThreadState */
   int32_t tstate_size;
@@ -88,6 +90,9 @@ struct py_layout {
   int32_t frame_owner;     /* char owner; PYL_NONE when frames have no owner */
   uint32_t owner_skip_mask;  /* bit (1u << owner) set: frame is not Python code (C stack shim) */
   uint32_t owner_gen_mask;   /* bit (1u << owner) set: frame of a generator/coroutine (3.11+) */
+  uint32_t owner_end_mask;   /* bit (1u << owner) set: a frame a thread's chain may end at
+                                (3.13+: the entry shim of the first C-to-Python call);
+                                0: not checked (3.8-3.12 have no such frame) */
   uint64_t code_tag_mask;  /* bits to clear from frame_code (3.14 _PyStackRef tag); 0 if none */
 
   /* PyCodeObject */
