@@ -4,7 +4,7 @@
  * _Py_DebugOffsets and edited copies). It is validated four ways: as is; with
  * a reason buffer of a size picked from the input (0..16 bytes, or none);
  * with the length cut to each known description's size; and with a valid
- * header (cookie, a 3.13 / 3.14 / 3.15 / 3.16 version, not free-threaded) written over
+ * header (cookie, a 3.13 / 3.14 / 3.15 / 3.16 version, free-threaded or not) written over
  * its first 24 bytes, so that mutations of the sections are not all stopped
  * by the header checks. Every result must be a known code; the reason must be
  * NUL-terminated inside its buffer; and whenever 0 is returned the layout must
@@ -29,7 +29,7 @@ static void in(int32_t off, int width, int32_t size) {
 }
 
 static void check_layout(const struct py_layout *L) {
-  FUZZ_FAIL_IF(L->major != 3 || L->minor < 13 || L->free_threaded || !L->source);
+  FUZZ_FAIL_IF(L->major != 3 || L->minor < 13 || L->free_threaded > 1 || !L->source);
   FUZZ_FAIL_IF(L->frame_kind != PY_FRAME_INTERP || L->linetable_kind != PY_LINETABLE_LOCATIONS ||
                L->instr_kind != PY_INSTR_PTR);
   /* runtime */
@@ -41,9 +41,16 @@ static void check_layout(const struct py_layout *L) {
   FUZZ_FAIL_IF(L->interp_size <= 0 || L->interp_size > MAX_BIG);
   in(L->interp_next, 8, L->interp_size);
   in(L->interp_threads_head, 8, L->interp_size);
-  in(L->interp_gil_ptr, 8, L->interp_size);
-  FUZZ_FAIL_IF(L->gil_locked < 0 || L->gil_locked > 1024 || L->gil_holder < 0 ||
-               L->gil_holder > 1024);
+  if (L->free_threaded) {
+    /* no GIL to follow */
+    FUZZ_FAIL_IF(L->interp_gil_ptr != PYL_NONE || L->gil_locked != PYL_NONE ||
+                 L->gil_holder != PYL_NONE);
+  } else {
+    in(L->interp_gil_ptr, 8, L->interp_size);
+    FUZZ_FAIL_IF(L->gil_locked < 0 || L->gil_locked > 1024 || L->gil_holder < 0 ||
+                 L->gil_holder > 1024);
+  }
+  FUZZ_FAIL_IF(L->interp_modules < 0 || L->interp_modules > MAX_BIG - 8); /* read on its own */
   /* thread state: one read of tstate_size bytes covers every field */
   FUZZ_FAIL_IF(L->tstate_size <= 0 || L->tstate_size > MAX_SMALL);
   in(L->tstate_next, 8, L->tstate_size);
@@ -58,6 +65,13 @@ static void check_layout(const struct py_layout *L) {
   /* frame */
   FUZZ_FAIL_IF(L->frame_size <= 0 || L->frame_size > MAX_SMALL);
   in(L->frame_previous, 8, L->frame_size);
+  /* thread-local bytecode (free-threaded 3.14+): all three or none */
+  if (L->frame_tlbc_index || L->code_tlbc || L->codearray_entries) {
+    FUZZ_FAIL_IF(!L->free_threaded);
+    in(L->frame_tlbc_index, 4, L->frame_size);
+    FUZZ_FAIL_IF(L->frame_tlbc_index <= 0 || L->code_tlbc <= 0 || L->code_tlbc > MAX_SMALL);
+    FUZZ_FAIL_IF(L->codearray_entries < 8 || L->codearray_entries > 64);
+  }
   in(L->frame_code, 8, L->frame_size);
   in(L->frame_instr, 8, L->frame_size);
   in(L->frame_owner, 1, L->frame_size);
@@ -122,7 +136,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint64_t v = versions[data[8] & 7];
     memcpy(b, "xdebugpy", 8);
     memcpy(b + 8, &v, 8);
-    memset(b + 16, 0, 8);
+    uint64_t ft = (data[9] & 1); /* default or free-threaded build */
+    memcpy(b + 16, &ft, 8);
     run(b, size, why, sizeof why);
   }
   free(b);
