@@ -283,6 +283,10 @@ static void print_summary(const struct sampler_stats *st, const char *out, uint6
             "that did not hold were replaced by a stopped read)\n",
             st->samples ? 100.0 * (double)st->stopped_samples / (double)st->samples : 0.0,
             (unsigned long long)st->fallbacks);
+  if (st->stopped_reads && secs > 0)
+    fprintf(stderr, "pyprof: threads were held stopped %.1f ms in all (at most), %.2f%% of the "
+                    "%.2f s recorded\n",
+            (double)st->stopped_ns / 1e6, 100.0 * (double)st->stopped_ns / 1e9 / secs, secs);
   if (st->stop_limited)
     fprintf(stderr, "pyprof: %llu samples failed because their threads had used their budget of "
                     "%d stopped reads per second (at this rate their stacks change faster than "

@@ -421,6 +421,7 @@ static int mode_stops(const struct sampler *s, uint32_t tid) {
 static int read_stopped(struct sampler *s, const struct py_thread *th, uint32_t tid,
                         uint64_t *frame, size_t *n) {
   int pending = 0;
+  int64_t t0 = now_ns();
   int rc = ptrace_thread_stop((pid_t)tid, &pending);
   if (rc < 0)
     return rc == PP_ENOTFOUND ? PP_ENOTFOUND : PP_EPERM;
@@ -429,6 +430,7 @@ static int read_stopped(struct sampler *s, const struct py_thread *th, uint32_t 
   if (rc == 0 && *frame != 0)
     rc = walk_once(s, th, *frame, NULL, 1, n);
   ptrace_thread_resume((pid_t)tid, pending);
+  s->st->stopped_ns += (uint64_t)(now_ns() - t0);
   return rc;
 }
 

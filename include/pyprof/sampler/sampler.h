@@ -57,6 +57,8 @@ struct sampler_stats {
   uint64_t failed;       /* thread stacks that could not be read (after one retry) */
   uint64_t retries;      /* --no-stop: reads that held on a second running read */
   uint64_t stopped_reads;   /* reads made with the thread stopped */
+  uint64_t stopped_ns;      /* time threads were held, summed (upper bound: from the stop
+                               request to the resume) */
   uint64_t stopped_samples; /* samples written from them */
   uint64_t fallbacks;       /* adaptive: running reads that did not hold, read stopped instead */
   uint64_t stop_limited;    /* adaptive: such reads counted failed, the stop budget spent */
