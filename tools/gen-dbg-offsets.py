@@ -32,9 +32,10 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import probe_run  # noqa: E402
 REPO = os.path.dirname(HERE)
 OUT = os.path.join(REPO, "src", "python", "layout_dbg_tables.c")
 
@@ -190,25 +191,15 @@ def describe(inc, chroot):
 
 def run_probe(src, inc, chroot, hname, extra):
     """Compile and run the probe against inc with extra cc flags; its output."""
-    with tempfile.TemporaryDirectory(dir=os.path.join(chroot, "tmp") if chroot else None) as tmp:
-        with open(os.path.join(tmp, "probe.c"), "w") as f:
-            f.write(src)
-        inner = "/" + os.path.relpath(tmp, chroot) if chroot else tmp
-        cc = ["gcc", "-std=gnu11", "-w"] + extra + ["-I" + inc, "-I" + inc + "/internal",
-              "-I" + inc + "/internal/mimalloc", inner + "/probe.c", "-o", inner + "/probe"]
-        run = [inner + "/probe"]
-        if chroot:
-            cc, run = ["chroot", chroot] + cc, ["chroot", chroot] + run
-        r = subprocess.run(cc, capture_output=True, text=True)
-        if r.returncode != 0:
+    try:
+        return probe_run.run_probe(src, inc, chroot, extra)
+    except probe_run.ProbeError as e:
+        kind = " ".join(extra) or "default build"
+        if not e.compiled:
             raise SystemExit("gen-dbg-offsets: the probe (%s) does not compile against %s:\n%s"
-                             % (" ".join(extra) or "default build", inc, r.stderr[-3000:]))
-        r = subprocess.run(run, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit("gen-dbg-offsets: %s: the parse of %s disagrees with the compiler (%s): %s"
-                             % (inc, hname, " ".join(extra) or "default build",
-                                r.stdout.strip().splitlines()[-1:]))
-        return r.stdout
+                             % (kind, inc, e.detail))
+        raise SystemExit("gen-dbg-offsets: %s: the parse of %s disagrees with the compiler (%s): %s"
+                         % (inc, hname, kind, e.detail))
 
 
 def c_text(descs):

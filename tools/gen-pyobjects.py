@@ -19,9 +19,10 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import probe_run  # noqa: E402
 REPO = os.path.dirname(HERE)
 OUT = os.path.join(REPO, "src", "python", "pyobjects_tables.c")
 PROBE = os.path.join(HERE, "gen-pyobjects", "probe.c")
@@ -35,24 +36,15 @@ FIELDS = ["interp_modules", "module_dict", "dict_keys", "dict_values", "keys_kin
 
 
 def probe(inc, chroot, extra):
-    with tempfile.TemporaryDirectory(dir=os.path.join(chroot, "tmp") if chroot else None) as tmp:
-        with open(PROBE) as f, open(os.path.join(tmp, "probe.c"), "w") as g:
-            g.write(f.read())
-        inner = "/" + os.path.relpath(tmp, chroot) if chroot else tmp
-        cc = ["gcc", "-std=gnu11", "-w", "-DNDEBUG", "-DPy_BUILD_CORE"] + extra + [
-            "-I" + inc, "-I" + inc + "/internal", "-I" + inc + "/internal/mimalloc",
-            inner + "/probe.c", "-o", inner + "/probe"]
-        run = [inner + "/probe"]
-        if chroot:
-            cc, run = ["chroot", chroot] + cc, ["chroot", chroot] + run
-        r = subprocess.run(cc, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit("gen-pyobjects: the probe (%s) does not compile against %s:\n%s"
-                             % (" ".join(extra) or "default build", inc, r.stderr[-3000:]))
-        r = subprocess.run(run, capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit("gen-pyobjects: the probe failed against %s (%d)" % (inc, r.returncode))
-    facts = dict(line.split(" ", 1) for line in r.stdout.strip().splitlines())
+    with open(PROBE) as f:
+        src = f.read()
+    try:
+        text = probe_run.run_probe(src, inc, chroot, ["-DNDEBUG", "-DPy_BUILD_CORE", *extra])
+    except probe_run.ProbeError as e:
+        raise SystemExit("gen-pyobjects: the probe (%s) %s against %s:\n%s"
+                         % (" ".join(extra) or "default build",
+                            "failed" if e.compiled else "does not compile", inc, e.detail))
+    facts = dict(line.split(" ", 1) for line in text.strip().splitlines())
     ver = facts.pop("version")
     out = {k: int(v) for k, v in facts.items()}
     out["version"] = ver

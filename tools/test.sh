@@ -29,6 +29,12 @@ trap 'tools/provision-chroot.sh --umount >/dev/null 2>&1 || true' EXIT
 tools/provision-chroot.sh --expose /tmp --expose "$PWD" >/tmp/pyprof-chroot.log 2>&1 ||
   echo "test.sh: warning: no sid chroot (see /tmp/pyprof-chroot.log); the 3.13-3.15 chroot tests will be skipped" >&2
 python3 tests/integration/interpreters.py --summary
+# The generated layout data must be what each version's headers say (the
+# generators compile their probes against pyenv's and the chroot's headers).
+if tools/provision-chroot.sh --check >/dev/null 2>&1; then
+  python3 tools/gen-dbg-offsets.py --check
+  python3 tools/gen-pyobjects.py --check
+fi
 
 run_suite() {  # $1 = build dir, $2 = ctest exclusion regex (or ""), rest = cmake options
   local dir=$1 exclude=$2; shift 2
