@@ -497,6 +497,14 @@ int cmd_record(int argc, char **argv) {
   }
 
   int gil_tracked = sampler_gil_tracked(t, &r);
+  /* Just after start-up the GIL may not be created yet, or the thread list
+   * be caught mid-change (seen on 3.12 and 3.14 in launch mode): look again
+   * for up to half a second before going on without it. */
+  for (int i = 0; i < 50 && !gil_tracked && !t->layout.free_threaded && !g_stop; i++) {
+    struct timespec ts = {0, 10 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    gil_tracked = sampler_gil_tracked(t, &r);
+  }
   if (o.gil && t->layout.free_threaded) {
     /* Not an error: a job script's flags should not break on a 3.14t. */
     fprintf(stderr, "pyprof: --gil: Python %d.%dt is a free-threaded build: it has no GIL, so "
