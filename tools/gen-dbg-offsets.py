@@ -30,7 +30,6 @@ Usage:
 import argparse
 import os
 import re
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -254,24 +253,11 @@ def main():
     a = ap.parse_args()
     chroot, incs = a.chroot, a.include
     if not incs:
-        r = subprocess.run(["bash", os.path.join(HERE, "provision-chroot.sh"), "--check"],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            raise SystemExit("gen-dbg-offsets: no include directories given and no chroot "
-                             "(run tools/provision-chroot.sh first)")
-        chroot = r.stdout.strip()
+        chroot = probe_run.chroot_root("gen-dbg-offsets", HERE)
         incs = ["/usr/include/python3.%d" % m for m in (13, 14, 15)]
     descs = sorted((describe(i, chroot) for i in incs), key=lambda d: d["minor"])
-    text = c_text(descs)
-    if a.check:
-        with open(OUT) as f:
-            same = f.read() == text
-        print("gen-dbg-offsets: %s is %s" % (OUT, "up to date" if same else "out of date"))
-        return 0 if same else 1
-    with open(OUT, "w") as f:
-        f.write(text)
-    print("gen-dbg-offsets: wrote %s (%s)" % (OUT, ", ".join("3.%d" % d["minor"] for d in descs)))
-    return 0
+    return probe_run.write_or_check("gen-dbg-offsets", OUT, c_text(descs), a.check,
+                                    ", ".join("3.%d" % d["minor"] for d in descs))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import argparse
 import glob
 import os
 import re
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -94,11 +93,7 @@ def main():
         if not inc:
             raise SystemExit("gen-pyobjects: no pyenv CPython 3.%d" % minor)
         rows.append(probe(inc, None, []))
-    r = subprocess.run(["bash", os.path.join(HERE, "provision-chroot.sh"), "--check"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("gen-pyobjects: no chroot (run tools/provision-chroot.sh first)")
-    chroot = r.stdout.strip()
+    chroot = probe_run.chroot_root("gen-pyobjects", HERE)
     for minor in (13, 14, 15):
         inc = "/usr/include/python3.%d" % minor
         for extra in ([], ["-DPy_GIL_DISABLED=1"]):
@@ -110,16 +105,8 @@ def main():
         diff = [f for f in FIELDS if f != "interp_modules" and a13[f] != b13[f]]
         if diff:
             raise SystemExit("gen-pyobjects: 3.13 patch releases differ in %s" % diff)
-    text = c_text(rows)
-    if a.check:
-        with open(OUT) as f:
-            same = f.read() == text
-        print("gen-pyobjects: %s is %s" % (OUT, "up to date" if same else "out of date"))
-        return 0 if same else 1
-    with open(OUT, "w") as f:
-        f.write(text)
-    print("gen-pyobjects: wrote %s (%d tables)" % (OUT, len(rows)))
-    return 0
+    return probe_run.write_or_check("gen-pyobjects", OUT, c_text(rows), a.check,
+                                    "%d tables" % len(rows))
 
 
 if __name__ == "__main__":

@@ -36,3 +36,26 @@ def run_probe(src, inc, chroot=None, cflags=()):
         if r.returncode != 0:
             raise ProbeError(True, (r.stdout.strip().splitlines() or ["exit %d" % r.returncode])[-1])
         return r.stdout
+
+
+def chroot_root(prog, here):
+    """The root of the chroot of tools/provision-chroot.sh, or exit naming prog."""
+    r = subprocess.run(["bash", os.path.join(here, "provision-chroot.sh"), "--check"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit("%s: no chroot (run tools/provision-chroot.sh first)" % prog)
+    return r.stdout.strip()
+
+
+def write_or_check(prog, path, text, check, what):
+    """Write the generated text to path, or with check compare it with the
+    committed file; the exit status (1: out of date)."""
+    if check:
+        with open(path) as f:
+            same = f.read() == text
+        print("%s: %s is %s" % (prog, path, "up to date" if same else "out of date"))
+        return 0 if same else 1
+    with open(path, "w") as f:
+        f.write(text)
+    print("%s: wrote %s (%s)" % (prog, path, what))
+    return 0
